@@ -1,0 +1,109 @@
+"""The `outreach` command. Subcommands import what they need when they run, so that the
+ones that do not talk to Telegram never pay for importing aiogram (~2.4 s, ~160 MB)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="Village outreach bot: explains the 技能脱贫 policy and collects wishes.", no_args_is_help=False
+)
+db_app = typer.Typer(help="Database schema.")
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    """Settings, or a one-line error and exit code 2."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    """Print a one-line error and give the exit to raise."""
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def run(
+    webhook: Annotated[
+        bool, typer.Option("--webhook", help="serve a webhook instead of long polling")
+    ] = False,
+) -> None:
+    """Run the bot on Telegram; without BOT_TOKEN, open the console chat instead."""
+    settings = _settings()
+    if settings.bot_token is None:
+        typer.echo("BOT_TOKEN is not set: starting the console chat (see README).", err=True)
+        _chat(settings, "local", None)
+        return
+    from bot import app as telegram
+
+    try:
+        asyncio.run(telegram.run_webhook(settings) if webhook else telegram.run_polling(settings))
+    except SettingsError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option(help="console user name; each keeps its own conversation")] = "local",
+    lang: Annotated[str | None, typer.Option(help="zh or en for a new conversation")] = None,
+) -> None:
+    """Talk to the bot in this terminal (or pipe a script into it), on the configured database."""
+    _chat(_settings(), user, lang)
+
+
+def _chat(settings: Settings, user: str, lang: str | None) -> None:
+    """Run the console channel."""
+    from bot.console import run_console
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_console(settings, user=user, lang=lang))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Bring the database schema up to date."""
+    from storage import migrate
+
+    settings = _settings()
+    if settings.db_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.db_url, revision)
+    typer.echo(f"database at {migrate.current(settings.db_url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. base")]) -> None:
+    """Take the database schema back to an earlier revision."""
+    from storage import migrate
+
+    settings = _settings()
+    migrate.downgrade(settings.db_url, revision)
+    typer.echo(f"database at {migrate.current(settings.db_url)}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The per-update middleware: one DB session, the user's conversation row, their language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+
+from bot.services import Services
+from content.i18n import language_from_telegram
+
+
+def conversation_key(update: Update) -> tuple[str, Any] | None:
+    """The key of the private chat an update belongs to, and its sender; None for other updates."""
+    if update.message is not None and update.message.chat.type == "private":
+        return f"tg:{update.message.chat.id}", update.message.from_user
+    if update.callback_query is not None:
+        message = update.callback_query.message
+        if message is None or message.chat.type == "private":
+            return f"tg:{update.callback_query.from_user.id}", update.callback_query.from_user
+    return None
+
+
+class ConversationMiddleware(BaseMiddleware):
+    """Open the session and lock the user's conversation row for the whole update."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        found = conversation_key(event) if isinstance(event, Update) else None
+        if found is None:
+            return None  # group chats and other update kinds are not dialogs
+        key, sender = found
+        async with self.services.conversations.open(key) as slot:
+            if event.update_id is not None and slot.last_update_id == event.update_id:
+                return None  # Telegram delivered this update again: it was applied already
+            async with self.services.database.session() as session:
+                data.update(
+                    slot=slot,
+                    session=session,
+                    key=key,
+                    default_lang=language_from_telegram(getattr(sender, "language_code", None)),
+                )
+                return await handler(event, data)

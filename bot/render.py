@@ -1,0 +1,63 @@
+"""Render the engine's replies as Telegram messages with inline keyboards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import press_data
+from content.i18n import Rendered, Translator
+from dialogs.engine import BACK, MENU
+from dialogs.model import Reply
+
+TELEGRAM_TEXT_LIMIT = 4096
+NAV_ROW = (BACK, MENU)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: text and an optional keyboard."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
+    """Buttons one per row (long labels on small screens), Back and Menu side by side."""
+    if not rendered.buttons:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    nav: list[InlineKeyboardButton] = []
+    for choice_id, label in rendered.buttons:
+        button = InlineKeyboardButton(text=label, callback_data=press_data(rendered.token, choice_id))
+        if choice_id in NAV_ROW:
+            nav.append(button)
+        else:
+            rows.append([button])
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split a long text at line breaks so that each part fits in one message."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return parts
+
+
+def outgoing(translator: Translator, replies: list[Reply]) -> list[Outgoing]:
+    """The messages for a list of replies; a keyboard goes with the last part of its text."""
+    messages: list[Outgoing] = []
+    for reply in replies:
+        rendered = translator.render(reply)
+        parts = split_text(rendered.text)
+        messages.extend(Outgoing(part, None) for part in parts[:-1])
+        messages.append(Outgoing(parts[-1], keyboard(rendered)))
+    return messages

@@ -1,0 +1,72 @@
+"""Settings from the environment (or a .env file), checked once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(ValueError):
+    """A missing or malformed setting; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; see the README's table."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = Field(default=None, description="Telegram bot token from @BotFather")
+    telegram_api_url: str | None = Field(default=None, description="Bot API server base URL")
+    database_url: str | None = Field(default=None, description="sqlite:///path or postgresql://user@host/db")
+    data_dir: Path = Field(default=Path("data"), description="where the SQLite file lives")
+    webhook_url: str | None = Field(default=None, description="public HTTPS URL Telegram posts updates to")
+    webhook_secret: SecretStr | None = Field(default=None, description="secret token Telegram must send")
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_path: str = "/telegram/webhook"
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token looks like 123456:ABC...; catch a pasted wrong value early."""
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("does not look like a Telegram token (digits, a colon, then 20+ letters)")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """Base URLs must be http(s) without a trailing slash."""
+        if value in (None, ""):
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def sqlite_default_url(self) -> str:
+        """The embedded database used when DATABASE_URL is not set."""
+        return f"sqlite:///{(self.data_dir / 'outreach.sqlite3').resolve()}"
+
+    @property
+    def db_url(self) -> str:
+        """The database to use."""
+        return self.database_url or self.sqlite_default_url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, or raise SettingsError with one line naming the bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"setting {name}: {first['msg']}") from None

@@ -1,0 +1,404 @@
+"""The dialog engine: `advance(book, state, input)` returns the new state and what to show.
+
+Pure: no I/O, no clock, no framework. Every channel (Telegram, the console) feeds it
+inputs and renders the replies it returns; the state it returns is saved by the caller.
+
+    input ──► command? ──► /start /menu /help /cancel /language, or a flow's command
+        │
+        ├──► open question (language / resume)? ──► answer it
+        │
+        └──► current step ──► button: navigation (back, menu, clause, pages) or a choice
+                         └──► text: validate, store, move on — or explain and ask again
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, NamedTuple
+
+from dialogs import hooks, validators
+from dialogs.model import LANGUAGES, Book, Event, Flow, Input, Option, Reply, State, Step
+
+PAGE_SIZE = 10  # one screen of buttons on a small phone; longer lists (villages) are paged
+MAX_TEXT_LENGTH = 1000
+
+BACK, MENU, CLAUSE, MORE, PREV = "back", "menu", "clause", "more", "prev"
+CONTINUE, RESTART = "continue", "restart"
+LANGUAGE_PREFIX = "lang_"
+NAVIGATION_IDS = frozenset({BACK, MENU, CLAUSE, MORE, PREV, CONTINUE, RESTART})
+END = "@end"
+FLOW_PREFIX = ">"
+
+Output = Reply | Event
+
+
+class Turn(NamedTuple):
+    """The result of one input: the state to save and the replies and events, in order."""
+
+    state: State
+    replies: list[Output]
+
+
+def advance(book: Book, state: State, user_input: Input) -> Turn:
+    """Apply one input to a copy of the state and return it with the replies."""
+    state = copy.deepcopy(state)
+    out: list[Output] = []
+    if user_input.kind == "command":
+        _command(book, state, user_input, out)
+    elif state.mode == "language":
+        _language_answer(book, state, user_input, out)
+    elif state.mode == "resume":
+        _resume_answer(book, state, user_input, out)
+    elif state.flow is None or state.flow not in book.flows:
+        _welcome(book, state, out)
+    else:
+        _answer(book, state, user_input, out)
+    return Turn(state, out)
+
+
+def prompt(book: Book, state: State) -> Turn:
+    """Repeat the current question (used when a user comes back)."""
+    state = copy.deepcopy(state)
+    out: list[Output] = []
+    if state.flow is None or state.flow not in book.flows:
+        _welcome(book, state, out)
+    else:
+        _ask(book, state, out)
+    return Turn(state, out)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _command(book: Book, state: State, user_input: Input, out: list[Output]) -> None:
+    """Handle a slash command; it works at every step."""
+    name = user_input.value
+    state.mode = None
+    if name == "start":
+        _start(book, state, user_input.arg, out)
+    elif name == "menu":
+        _enter_flow(book, state, book.menu, out)
+    elif name == "help":
+        out.append(Reply(_current_help(book, state)))
+        _ask_or_menu(book, state, out)
+    elif name == "cancel":
+        _cancel(book, state, out)
+    elif name == "language":
+        _ask_language(state, out)
+    elif name in book.commands:
+        _enter_flow(book, state, book.commands[name], out)
+    else:
+        out.append(Reply("core.unknown_command", notice=True))
+        _ask_or_menu(book, state, out)
+
+
+def _start(book: Book, state: State, payload: str, out: list[Output]) -> None:
+    """Greet; keep a deep-link payload; offer to resume an unfinished resumable flow."""
+    if payload:
+        state.data["start_payload"] = payload[:64]
+        out.append(Event("deep_link", (("payload", payload[:64]),)))
+    flow = book.flows.get(state.flow or "")
+    if flow is not None and flow.resumable and state.step != flow.start:
+        state.mode = "resume"
+        state.seq += 1
+        out.append(_resume_question(state))
+        return
+    out.append(Reply("core.welcome"))
+    _enter_flow(book, state, book.menu, out)
+
+
+def _cancel(book: Book, state: State, out: list[Output]) -> None:
+    """Leave the current flow and go back to the menu."""
+    left = state.flow not in (None, book.menu)
+    if left:
+        out.append(Event("flow_cancelled", (("flow", state.flow),)))
+    out.append(Reply("core.cancelled") if left else Reply("core.nothing_to_cancel"))
+    _enter_flow(book, state, book.menu, out)
+
+
+def _welcome(book: Book, state: State, out: list[Output]) -> None:
+    """First contact, or a state from a flow that no longer exists."""
+    out.append(Reply("core.welcome"))
+    _enter_flow(book, state, book.menu, out)
+
+
+# ---------------------------------------------------------------- open questions
+
+
+def _ask_language(state: State, out: list[Output]) -> None:
+    """Ask which language to use."""
+    state.mode = "language"
+    state.seq += 1
+    options = tuple(Option(LANGUAGE_PREFIX + lang, f"lang.{lang}") for lang in LANGUAGES)
+    out.append(Reply("core.choose_language", options=options, token=state.seq))
+
+
+def _language_answer(book: Book, state: State, user_input: Input, out: list[Output]) -> None:
+    """Set the chosen language, then repeat where the user was."""
+    lang = user_input.value.removeprefix(LANGUAGE_PREFIX)
+    if user_input.kind != "choice" or not _fresh(state, user_input) or lang not in LANGUAGES:
+        out.append(Reply("core.use_buttons", notice=True))
+        _ask_language(state, out)
+        return
+    state.mode = None
+    state.lang = lang
+    out.append(Event("language_changed", (("lang", lang),)))
+    out.append(Reply("core.language_set"))
+    _ask_or_menu(book, state, out)
+
+
+def _resume_question(state: State) -> Reply:
+    """The "continue / start over" question for an unfinished flow."""
+    options = (Option(CONTINUE, "core.continue"), Option(RESTART, "core.restart"))
+    return Reply("core.resume", options=options, token=state.seq)
+
+
+def _resume_answer(book: Book, state: State, user_input: Input, out: list[Output]) -> None:
+    """Continue the unfinished flow or start it over."""
+    if (
+        user_input.kind != "choice"
+        or not _fresh(state, user_input)
+        or user_input.value
+        not in (
+            CONTINUE,
+            RESTART,
+        )
+    ):
+        out.append(Reply("core.use_buttons", notice=True))
+        state.seq += 1
+        out.append(_resume_question(state))
+        return
+    state.mode = None
+    if user_input.value == CONTINUE:
+        _ask(book, state, out)
+    else:
+        out.append(Event("flow_restarted", (("flow", state.flow),)))
+        _enter_flow(book, state, state.flow or book.menu, out)
+
+
+# ---------------------------------------------------------------- answers to a step
+
+
+def _answer(book: Book, state: State, user_input: Input, out: list[Output]) -> None:
+    """Route an input to the current step."""
+    step = _current_step(book, state)
+    if user_input.kind == "invalid_button":
+        out.append(Reply("core.invalid_button", notice=True))
+        _ask(book, state, out)
+    elif user_input.kind == "other":
+        out.append(Reply("core.text_only", notice=True))
+        _ask(book, state, out)
+    elif user_input.kind == "choice":
+        _press(book, state, step, user_input, out)
+    else:
+        _typed(book, state, step, user_input.value, out)
+
+
+def _press(book: Book, state: State, step: Step, user_input: Input, out: list[Output]) -> None:
+    """Apply a button press, unless it belongs to an earlier question."""
+    if not _fresh(state, user_input):
+        out.append(Reply("core.stale_button", notice=True))
+        _ask(book, state, out)
+        return
+    choice_id = user_input.value
+    if choice_id in NAVIGATION_IDS:
+        _navigate(book, state, step, choice_id, out)
+        return
+    choice = next((c for c in step.choices if c.id == choice_id), None)
+    if choice is None:
+        out.append(Reply("core.stale_button", notice=True))
+        _ask(book, state, out)
+    elif choice.action:
+        _action(book, state, choice.action, out)
+    else:
+        if step.save_as:
+            state.answers[step.save_as] = choice.value if choice.value is not None else choice.id
+        _go(book, state, choice.goto or step.next, out)
+
+
+def _typed(book: Book, state: State, step: Step, text: str, out: list[Output]) -> None:
+    """Validate a typed answer and move on, or explain what is expected."""
+    text = text.strip()
+    if len(text) > MAX_TEXT_LENGTH:
+        out.append(Reply("core.too_long", (("limit", MAX_TEXT_LENGTH),), notice=True))
+        _ask(book, state, out)
+        return
+    if step.input != "text":
+        out.append(Reply("core.use_buttons", notice=True))
+        _ask(book, state, out)
+        return
+    result = validators.run(step.validate, text, state.answers, book.context)
+    if not result.ok:
+        out.append(Reply(result.error, tuple(result.params.items()), notice=True))
+        _ask(book, state, out)
+        return
+    if step.save_as:
+        state.answers[step.save_as] = result.value
+    _go(book, state, step.next, out)
+
+
+def _navigate(book: Book, state: State, step: Step, nav: str, out: list[Output]) -> None:
+    """Back, menu, original clause, next or previous page."""
+    if nav == BACK:
+        _back(book, state, out)
+    elif nav == MENU:
+        _enter_flow(book, state, book.menu, out)
+    elif nav == CLAUSE:
+        out.extend(_clause_replies(book, state, step))
+        _ask(book, state, out)
+    else:
+        state.page = max(0, state.page + (1 if nav == MORE else -1))
+        _ask(book, state, out)
+
+
+def _action(book: Book, state: State, action: str, out: list[Output]) -> None:
+    """A button that does something other than answer the question."""
+    if action == "language":
+        _ask_language(state, out)
+    elif action == "help":
+        out.append(Reply(_current_help(book, state)))
+        _ask(book, state, out)
+    else:
+        out.append(Event(action, (("flow", state.flow),)))
+        _ask(book, state, out)
+
+
+def _back(book: Book, state: State, out: list[Output]) -> None:
+    """Return to the previous step, or to the menu from a flow's first step."""
+    if state.history:
+        state.step = state.history.pop()
+        state.page = 0
+        _ask(book, state, out)
+    else:
+        _enter_flow(book, state, book.menu, out)
+
+
+# ---------------------------------------------------------------- moving between steps
+
+
+def _go(book: Book, state: State, target: str | None, out: list[Output]) -> None:
+    """Follow a transition: a step of this flow, another flow (">id"), or the end."""
+    if target is None or target == END:
+        flow_id = state.flow
+        out.append(Event("flow_finished", (("flow", flow_id), ("answers", dict(state.answers)))))
+        _enter_flow(book, state, book.menu, out)
+    elif target.startswith(FLOW_PREFIX):
+        _enter_flow(book, state, target[len(FLOW_PREFIX) :], out)
+    else:
+        state.history.append(state.step or "")
+        state.step = target
+        state.page = 0
+        _ask(book, state, out)
+
+
+def _enter_flow(book: Book, state: State, flow_id: str, out: list[Output]) -> None:
+    """Start a flow from its first step, with fresh answers."""
+    flow = book.flows[flow_id]
+    state.flow, state.step = flow.id, flow.start
+    state.history, state.answers, state.page, state.mode = [], {}, 0, None
+    _ask(book, state, out)
+
+
+def _ask(book: Book, state: State, out: list[Output]) -> None:
+    """Show the current step, skipping steps whose answer cannot matter."""
+    flow = book.flows[state.flow or book.menu]
+    step = _skip_irrelevant(book, state, flow)
+    if step is None:
+        _go(book, state, END, out)
+        return
+    if step.emit:
+        out.append(Event(step.emit, (("flow", flow.id), ("answers", dict(state.answers)))))
+    out.append(_question(book, state, flow, step))
+
+
+def _skip_irrelevant(book: Book, state: State, flow: Flow) -> Step | None:
+    """Move past steps whose skip predicate holds; None when the flow runs out of steps."""
+    seen: set[str] = set()
+    # A saved step may have been removed from the content since: start the flow over.
+    step = flow.steps.get(state.step or "") or flow.steps[flow.start]
+    state.step = step.id
+    while step.skip_if and hooks.predicate(step.skip_if)(book, state) and step.id not in seen:
+        seen.add(step.id)
+        if step.next is None or step.next == END:
+            return None
+        step = flow.steps[step.next]
+        state.step = step.id
+    return step
+
+
+def _question(book: Book, state: State, flow: Flow, step: Step) -> Reply:
+    """Build the reply for a step: its text, parameters, buttons and citations."""
+    state.seq += 1
+    params: dict[str, Any] = dict(step.params)
+    if step.compute:
+        params.update(hooks.compute(step.compute)(book, state))
+    return Reply(
+        step.text,
+        tuple(params.items()),
+        options=_options(book, state, flow, step),
+        token=state.seq,
+        cite=_citations(book, step),
+    )
+
+
+def _options(book: Book, state: State, flow: Flow, step: Step) -> tuple[Option, ...]:
+    """The step's choices for the current page, then paging and navigation buttons."""
+    choices = [Option(c.id, c.label) for c in step.choices]
+    pages = max(1, -(-len(choices) // PAGE_SIZE))
+    state.page = min(state.page, pages - 1)
+    shown = choices[state.page * PAGE_SIZE : (state.page + 1) * PAGE_SIZE]
+    if state.page > 0:
+        shown.append(Option(PREV, "core.prev_page"))
+    if state.page < pages - 1:
+        shown.append(Option(MORE, "core.next_page"))
+    if any(book.clauses.get(c) and book.clauses[c].text for c in step.cite):
+        shown.append(Option(CLAUSE, "core.show_clause"))
+    if flow.id != book.menu:
+        shown.append(Option(BACK, "core.back"))
+        shown.append(Option(MENU, "core.menu"))
+    return tuple(shown)
+
+
+def _citations(book: Book, step: Step) -> tuple[str, ...]:
+    """Full citations of the clauses a step rests on."""
+    return tuple(book.clauses[c].citation if c in book.clauses else c for c in step.cite)
+
+
+def _clause_replies(book: Book, state: State, step: Step) -> list[Output]:
+    """The original text of each clause the step cites."""
+    replies: list[Output] = []
+    for clause_id in step.cite:
+        clause = book.clauses.get(clause_id)
+        if clause is not None and clause.text:
+            params = (("citation", clause.citation), ("text", clause.text))
+            replies.append(Reply("core.clause_original", params))
+    return replies
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _fresh(state: State, user_input: Input) -> bool:
+    """True when a button was made for the question now open (no token: typed in a console)."""
+    return user_input.token is None or user_input.token == state.seq
+
+
+def _current_step(book: Book, state: State) -> Step:
+    """The step the user is on."""
+    flow = book.flows[state.flow or book.menu]
+    return flow.steps.get(state.step or flow.start) or flow.steps[flow.start]
+
+
+def _current_help(book: Book, state: State) -> str:
+    """The help key for the current step, or the general help."""
+    flow = book.flows.get(state.flow or "")
+    step = flow.steps.get(state.step or "") if flow else None
+    return step.help if step is not None and step.help else "core.help"
+
+
+def _ask_or_menu(book: Book, state: State, out: list[Output]) -> None:
+    """Repeat the open question, or show the menu when there is none."""
+    if state.flow is None or state.flow not in book.flows:
+        _enter_flow(book, state, book.menu, out)
+    else:
+        _ask(book, state, out)

@@ -1,0 +1,75 @@
+"""Validators for typed answers: pure functions from text to a value or an error key."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A typed answer checked: the value to store, or the error key and its parameters."""
+
+    ok: bool
+    value: Any = None
+    error: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+Validator = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Validated]
+
+_REGISTRY: dict[str, Validator] = {}
+
+
+def validator(name: str) -> Callable[[Validator], Validator]:
+    """Register a validator under the name flows use in `validate:`."""
+
+    def register(func: Validator) -> Validator:
+        _REGISTRY[name] = func
+        return func
+
+    return register
+
+
+def names() -> frozenset[str]:
+    """The names flows may use."""
+    return frozenset(_REGISTRY)
+
+
+def run(name: str | None, text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
+    """Run the named validator (plain text when none is named)."""
+    return _REGISTRY[name or "text"](text, answers, context)
+
+
+def ok(value: Any) -> Validated:
+    """A valid answer."""
+    return Validated(True, value)
+
+
+def error(key: str, **params: Any) -> Validated:
+    """An invalid answer: the message key that says what is expected, with an example."""
+    return Validated(False, error=key, params=params)
+
+
+def has_letters(text: str) -> bool:
+    """True when the text holds at least one letter or CJK character (not only emoji or signs)."""
+    return any(unicodedata.category(ch).startswith("L") for ch in text)
+
+
+@validator("text")
+def plain_text(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
+    """Any non-empty text with at least one letter."""
+    if not text or not has_letters(text):
+        return error("err.text_needed")
+    return ok(text)
+
+
+@validator("integer")
+def integer(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
+    """A whole number, also written with full-width digits."""
+    normalized = unicodedata.normalize("NFKC", text).strip()
+    if not normalized.isdigit():
+        return error("err.number_needed", example="3")
+    return ok(int(normalized))

@@ -1,0 +1,77 @@
+"""Every message key used anywhere has a translation in every language, with the same placeholders."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.app import COMMANDS
+from content.i18n import LOCALES_DIR, catalog_files, load_messages, placeholders
+from dialogs.model import LANGUAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"Reply": (1,), "Option": (2,), "text": (1,), "error": (1,)}
+METHOD_MAP = [
+    ("bot/**.py", "python"),
+    ("dialogs/**.py", "python"),
+    ("content/**.py", "python"),
+    ("content/flows/**.yaml", "content.extract:extract_flow_keys"),
+]
+
+
+def _source_dirs_only(dirpath: str) -> bool:
+    """Walk the project's packages only (not the virtualenv or caches)."""
+    top = Path(dirpath).resolve().relative_to(ROOT).parts[:1]
+    return not top or top[0] in {"bot", "dialogs", "content", "storage"}
+
+
+def used_keys() -> set[str]:
+    """Keys Babel extracts from the code and the flows, plus the families built at run time."""
+    found = {
+        message
+        for _, _, message, _, _ in extract_from_dir(
+            str(ROOT), METHOD_MAP, keywords=KEYWORDS, directory_filter=_source_dirs_only
+        )
+        if isinstance(message, str) and "." in message and " " not in message
+    }
+    found |= {f"lang.{lang}" for lang in LANGUAGES} | {f"cmd.{command}" for command in COMMANDS}
+    return found
+
+
+def test_extraction_finds_code_and_flow_keys():
+    keys = used_keys()
+    assert {"core.welcome", "core.stale_button", "menu.main", "menu.explain", "err.number_needed"} <= keys
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_used_key_is_translated(lang):
+    missing = sorted(used_keys() - set(load_messages(lang)))
+    assert not missing, f"{lang} lacks {missing}"
+
+
+def test_languages_have_the_same_keys_and_placeholders():
+    catalogs = {lang: load_messages(lang) for lang in LANGUAGES}
+    first, *others = LANGUAGES
+    for other in others:
+        assert set(catalogs[first]) == set(catalogs[other])
+        for key, text in catalogs[first].items():
+            theirs = catalogs[other][key]
+            mine = text if isinstance(text, str) else text[0]
+            theirs = theirs if isinstance(theirs, str) else theirs[0]
+            assert placeholders(mine) == placeholders(theirs), key
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalogs_compile_with_babel(lang):
+    for path in catalog_files(lang, LOCALES_DIR):
+        with path.open("rb") as handle:
+            catalog = read_po(handle)
+        assert catalog.locale is not None, f"{path} has no Language header"
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        assert buffer.getvalue(), path
