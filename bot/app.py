@@ -90,7 +90,7 @@ async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None)
         await services.close()
 
 
-async def run_webhook(settings: Settings) -> None:
+async def run_webhook(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """Serve Telegram's webhook with aiohttp; requests without the secret token are refused."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
@@ -107,6 +107,8 @@ async def run_webhook(settings: Settings) -> None:
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+    if ready is not None:
+        ready.set()
     try:
         await asyncio.Event().wait()
     finally:

@@ -1,0 +1,43 @@
+"""The `outreach` command: one-line setting errors, `db upgrade`, and `run` falling back to the console."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+OUTREACH = Path(sys.executable).with_name("outreach")
+
+
+def outreach(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the console script with a clean environment rooted in tmp_path."""
+    base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL"}}
+    return subprocess.run(
+        [str(OUTREACH), *args], input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        env={**base, "DATA_DIR": str(tmp_path), **env}, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def test_malformed_token_is_one_line_error(tmp_path):
+    result = outreach(tmp_path, "run", BOT_TOKEN="not-a-token")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "BOT_TOKEN" in result.stderr
+
+
+def test_malformed_database_url_is_one_line_error(tmp_path):
+    result = outreach(tmp_path, "db", "upgrade", DATABASE_URL="mysql://x@y/z")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "DATABASE_URL" in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path):
+    result = outreach(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "database at" in result.stdout and (tmp_path / "outreach.sqlite3").exists()
+
+
+def test_run_without_token_opens_console_chat(tmp_path):
+    result = outreach(tmp_path, "run", stdin="/quit\n")
+    assert result.returncode == 0, result.stderr
+    assert "您想做什么?" in result.stdout and "BOT_TOKEN" in result.stderr
