@@ -31,9 +31,13 @@ STEP_FIELDS = {
     "compute",
     "skip_if",
     "emit",
+    "choices_from",
+    "apply",
+    "keep_going",
 }
-CHOICE_FIELDS = {"id", "label", "goto", "value", "action"}
-ACTIONS = {"show_clause", "language", "help", "not_ready"}
+CHOICE_FIELDS = {"id", "label", "goto", "value", "action", "apply", "edit"}
+# Actions the engine knows; any other name is sent to the channel as an event.
+ACTIONS = {"language", "help", "not_ready"}
 # The notice's own date: amounts in the explainer are the amounts the notice states.
 NOTICE_DATE = dt.date(2017, 7, 21)
 
@@ -115,6 +119,9 @@ def _load_step(path: Path, step_id: str, raw: dict[str, Any], content_dir: Path)
         compute=raw.get("compute"),
         skip_if=raw.get("skip_if"),
         emit=raw.get("emit"),
+        choices_from=raw.get("choices_from"),
+        apply=raw.get("apply"),
+        keep_going=bool(raw.get("keep_going", False)),
     )
 
 
@@ -136,6 +143,8 @@ def _load_choice(path: Path, where: str, index: int, raw: dict[str, Any]) -> Cho
         goto=raw.get("goto"),
         value=raw.get("value"),
         action=raw.get("action"),
+        apply=raw.get("apply"),
+        edit=bool(raw.get("edit", False)),
     )
 
 
@@ -172,7 +181,7 @@ def _check_id(path: Path, where: str, field: str, value: str) -> None:
 
 def _check_links(book: Book, content_dir: Path) -> None:
     """Every goto, next, clause, validator and hook named by a flow exists."""
-    computes, predicates = hooks.known()
+    known = hooks.known()
     for flow in book.flows.values():
         path = content_dir / "flows" / f"{flow.id}.yaml"
         for step in flow.steps.values():
@@ -184,8 +193,10 @@ def _check_links(book: Book, content_dir: Path) -> None:
                 if clause not in book.clauses:
                     raise ContentError(path, where, "cite", f"no clause or source '{clause}'")
             _check_name(path, where, "validate", step.validate, validators.names())
-            _check_name(path, where, "compute", step.compute, computes)
-            _check_name(path, where, "skip_if", step.skip_if, predicates)
+            for kind, names in known.items():
+                _check_name(path, where, kind, getattr(step, kind), names)
+            for choice in step.choices:
+                _check_name(path, where, f"choices.{choice.id}.apply", choice.apply, known["apply"])
 
 
 def _check_target(book: Book, flow: Flow, path: Path, where: str, field: str, target: str | None) -> None:

@@ -17,7 +17,7 @@ import copy
 from typing import Any, NamedTuple
 
 from dialogs import hooks, validators
-from dialogs.model import LANGUAGES, Book, Event, Flow, Input, Option, Reply, State, Step
+from dialogs.model import LANGUAGES, Book, Choice, Event, Flow, Input, Option, Reply, State, Step
 
 PAGE_SIZE = 10  # one screen of buttons on a small phone; longer lists (villages) are paged
 MAX_TEXT_LENGTH = 1000
@@ -204,7 +204,7 @@ def _press(book: Book, state: State, step: Step, user_input: Input, out: list[Ou
     if choice_id in NAVIGATION_IDS:
         _navigate(book, state, step, choice_id, out)
         return
-    choice = next((c for c in step.choices if c.id == choice_id), None)
+    choice = next((c for c in step_choices(book, state, step) if c.id == choice_id), None)
     if choice is None:
         out.append(Reply("core.stale_button", notice=True))
         _ask(book, state, out)
@@ -213,7 +213,17 @@ def _press(book: Book, state: State, step: Step, user_input: Input, out: list[Ou
     else:
         if step.save_as:
             state.answers[step.save_as] = choice.value if choice.value is not None else choice.id
-        _go(book, state, choice.goto or step.next, out)
+        if choice.edit:
+            state.return_to = step.id
+        _answered(book, state, step, choice.apply)
+        _go(book, state, choice.goto or step.next, out, from_step=step)
+
+
+def step_choices(book: Book, state: State, step: Step) -> tuple[Choice, ...]:
+    """The step's buttons: listed in the flow, or computed from the data and the answers."""
+    if step.choices_from:
+        return tuple(hooks.lister(step.choices_from)(book, state))
+    return step.choices
 
 
 def _typed(book: Book, state: State, step: Step, text: str, out: list[Output]) -> None:
@@ -223,7 +233,7 @@ def _typed(book: Book, state: State, step: Step, text: str, out: list[Output]) -
         out.append(Reply("core.too_long", (("limit", MAX_TEXT_LENGTH),), notice=True))
         _ask(book, state, out)
         return
-    if step.input != "text":
+    if step.input == "choice":
         out.append(Reply("core.use_buttons", notice=True))
         _ask(book, state, out)
         return
@@ -234,7 +244,15 @@ def _typed(book: Book, state: State, step: Step, text: str, out: list[Output]) -
         return
     if step.save_as:
         state.answers[step.save_as] = result.value
-    _go(book, state, step.next, out)
+    _answered(book, state, step, None)
+    _go(book, state, result.goto or step.next, out, from_step=step)
+
+
+def _answered(book: Book, state: State, step: Step, choice_apply: str | None) -> None:
+    """Run the transforms of the chosen button and of the step (e.g. add a member to a list)."""
+    for name in (choice_apply, step.apply):
+        if name:
+            hooks.transform(name)(book, state)
 
 
 def _navigate(book: Book, state: State, step: Step, nav: str, out: list[Output]) -> None:
@@ -258,6 +276,9 @@ def _action(book: Book, state: State, action: str, out: list[Output]) -> None:
     elif action == "help":
         out.append(Reply(_current_help(book, state)))
         _ask(book, state, out)
+    elif action == "not_ready":
+        out.append(Reply("core.not_ready", notice=True))
+        _ask(book, state, out)
     else:
         out.append(Event(action, (("flow", state.flow),)))
         _ask(book, state, out)
@@ -276,8 +297,17 @@ def _back(book: Book, state: State, out: list[Output]) -> None:
 # ---------------------------------------------------------------- moving between steps
 
 
-def _go(book: Book, state: State, target: str | None, out: list[Output]) -> None:
-    """Follow a transition: a step of this flow, another flow (">id"), or the end."""
+def _go(
+    book: Book, state: State, target: str | None, out: list[Output], *, from_step: Step | None = None
+) -> None:
+    """Follow a transition: a step of this flow, another flow (">id"), or the end.
+
+    After an edit started from a review screen, the answer leads back to that review
+    (unless the answered step is one of several that belong together: `keep_going`).
+    """
+    editing = state.return_to is not None and from_step is not None and from_step.id != state.return_to
+    if editing and from_step is not None and not from_step.keep_going:
+        target, state.return_to = state.return_to, None
     if target is None or target == END:
         flow_id = state.flow
         out.append(Event("flow_finished", (("flow", flow_id), ("answers", dict(state.answers)))))
@@ -295,7 +325,7 @@ def _enter_flow(book: Book, state: State, flow_id: str, out: list[Output]) -> No
     """Start a flow from its first step, with fresh answers."""
     flow = book.flows[flow_id]
     state.flow, state.step = flow.id, flow.start
-    state.history, state.answers, state.page, state.mode = [], {}, 0, None
+    state.history, state.answers, state.page, state.mode, state.return_to = [], {}, 0, None, None
     _ask(book, state, out)
 
 
@@ -343,7 +373,7 @@ def _question(book: Book, state: State, flow: Flow, step: Step) -> Reply:
 
 def _options(book: Book, state: State, flow: Flow, step: Step) -> tuple[Option, ...]:
     """The step's choices for the current page, then paging and navigation buttons."""
-    choices = [Option(c.id, c.label) for c in step.choices]
+    choices = [Option(c.id, c.label, c.params) for c in step_choices(book, state, step)]
     pages = max(1, -(-len(choices) // PAGE_SIZE))
     state.page = min(state.page, pages - 1)
     shown = choices[state.page * PAGE_SIZE : (state.page + 1) * PAGE_SIZE]

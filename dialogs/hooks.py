@@ -11,13 +11,17 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from dialogs.model import Book, State
+from dialogs.model import Book, Choice, State
 
 Compute = Callable[[Book, State], dict[str, Any]]
 Predicate = Callable[[Book, State], bool]
+Lister = Callable[[Book, State], list[Choice]]
+Transform = Callable[[Book, State], None]
 
 _COMPUTE: dict[str, Compute] = {}
 _PREDICATES: dict[str, Predicate] = {}
+_LISTERS: dict[str, Lister] = {}
+_TRANSFORMS: dict[str, Transform] = {}
 # Modules of flows that bring hooks of their own; imported on first use, not at import time.
 HOOK_MODULES: tuple[str, ...] = ()
 
@@ -49,6 +53,38 @@ def skips(name: str) -> Callable[[Predicate], Predicate]:
     return register
 
 
+def lists(name: str) -> Callable[[Lister], Lister]:
+    """Register a function that lists a step's choices from the data and the answers."""
+
+    def register(func: Lister) -> Lister:
+        _LISTERS[name] = func
+        return func
+
+    return register
+
+
+def transforms(name: str) -> Callable[[Transform], Transform]:
+    """Register a function that changes the answers once a step is answered (e.g. add a member)."""
+
+    def register(func: Transform) -> Transform:
+        _TRANSFORMS[name] = func
+        return func
+
+    return register
+
+
+def lister(name: str) -> Lister:
+    """The choice lister of that name."""
+    _load_modules()
+    return _LISTERS[name]
+
+
+def transform(name: str) -> Transform:
+    """The transform of that name."""
+    _load_modules()
+    return _TRANSFORMS[name]
+
+
 def compute(name: str) -> Compute:
     """The compute hook of that name."""
     _load_modules()
@@ -61,10 +97,15 @@ def predicate(name: str) -> Predicate:
     return _PREDICATES[name]
 
 
-def known() -> tuple[frozenset[str], frozenset[str]]:
-    """Names of the compute hooks and of the predicates."""
+def known() -> dict[str, frozenset[str]]:
+    """Names of the hooks of each kind, for checking flows when they are loaded."""
     _load_modules()
-    return frozenset(_COMPUTE), frozenset(_PREDICATES)
+    return {
+        "compute": frozenset(_COMPUTE),
+        "skip_if": frozenset(_PREDICATES),
+        "choices_from": frozenset(_LISTERS),
+        "apply": frozenset(_TRANSFORMS),
+    }
 
 
 @skips("answered")

@@ -63,7 +63,10 @@ class Choice:
     label: str
     goto: str | None = None  # step id in the same flow, "flow_id" + ":" + step id, or "@end"
     value: Any = None  # stored under the step's `save_as` when chosen
-    action: str | None = None  # "show_clause": show the original text, stay on the step
+    action: str | None = None  # "language", "help", or an event name; the step stays open
+    apply: str | None = None  # name of a transform in dialogs.hooks run when chosen
+    edit: bool = False  # an "edit this answer" button: come back to this step afterwards
+    params: tuple[tuple[str, Any], ...] = ()  # parameters of the label (dynamic choices)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Step:
     id: str
     text: str
     choices: tuple[Choice, ...] = ()
-    input: Literal["choice", "text"] = "choice"
+    input: Literal["choice", "text", "choice_or_text"] = "choice"
     save_as: str | None = None
     validate: str | None = None  # name of a validator in dialogs.validators
     next: str | None = None  # where a typed answer (or a choice without goto) leads
@@ -83,6 +86,9 @@ class Step:
     compute: str | None = None  # name of a hook in dialogs.hooks that adds params
     skip_if: str | None = None  # name of a predicate in dialogs.hooks
     emit: str | None = None  # event name emitted when the step is entered
+    choices_from: str | None = None  # name of a hook in dialogs.hooks that lists the choices
+    apply: str | None = None  # name of a transform in dialogs.hooks run once the step is answered
+    keep_going: bool = False  # while editing from a review, go on to `next` instead of returning
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,7 @@ class State:
     seq: int = 0
     page: int = 0
     mode: str | None = None  # "language" or "resume" while that question is open
+    return_to: str | None = None  # the review step to come back to after an edit
     data: dict[str, Any] = field(default_factory=dict)  # longer-lived facts (village from a deep link)
 
     def to_json(self) -> str:

@@ -16,6 +16,7 @@ class Validated:
     value: Any = None
     error: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    goto: str | None = None  # where the answer leads, when the validator decides (e.g. a search hit)
 
 
 Validator = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Validated]
@@ -43,9 +44,9 @@ def run(name: str | None, text: str, answers: Mapping[str, Any], context: Mappin
     return _REGISTRY[name or "text"](text, answers, context)
 
 
-def ok(value: Any) -> Validated:
-    """A valid answer."""
-    return Validated(True, value)
+def ok(value: Any, goto: str | None = None) -> Validated:
+    """A valid answer (optionally leading somewhere other than the step's `next`)."""
+    return Validated(True, value, goto=goto)
 
 
 def error(key: str, **params: Any) -> Validated:
