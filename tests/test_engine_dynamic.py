@@ -80,8 +80,9 @@ def test_search_without_a_hit_explains_and_keeps_the_step():
 
 
 def test_transforms_build_a_list_in_a_loop():
-    state, _ = feed(State(), Input.command("menu"), Input.choice("go"), Input.choice("p0"),
-                    Input.text("大毛"), Input.choice("yes"), Input.text("二毛"), Input.choice("no"))  # fmt: skip
+    start = (Input.command("menu"), Input.choice("go"), Input.choice("p0"))
+    members = (Input.text("大毛"), Input.choice("yes"), Input.text("二毛"), Input.choice("no"))
+    state, _ = feed(State(), *start, *members)
     assert state.answers["members"] == ["大毛", "二毛"] and state.step == "review"
 
 
@@ -90,6 +91,6 @@ def test_edit_from_review_comes_back_to_review():
                     Input.text("大毛"), Input.choice("no"))  # fmt: skip
     state, _ = feed(state, Input.choice("edit_who"))
     assert state.step == "who" and state.return_to == "review"
-    state, replies = feed(state, Input.choice("p2"))
+    state, _ = feed(state, Input.choice("p2"))
     assert state.step == "review" and state.answers["person"] == "王五" and state.return_to is None
     assert state.answers["members"] == ["大毛"]  # the rest is untouched
