@@ -115,3 +115,29 @@ class ConversationPublic(ConversationBase):
 
     key: str
     updated_at: float
+
+
+# ---------------------------------------------------------------- area
+
+
+class AreaBase(SQLModel):
+    """A place in the five-level hierarchy: province, city, county, township, village."""
+
+    # GB/T 2260 codes: 6 digits for provinces, cities and counties, 9 for townships and
+    # 12 for villages (the statistical area codes), each starting with its parent's digits.
+    code: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=64)
+    parent_code: str | None = Field(default=None, max_length=12, index=True)
+    level: int = Field(ge=1, le=5)  # 1 province .. 5 village
+
+
+class Area(AreaBase, table=True):
+    """One area; the whole list is loaded into memory at start-up for the village picker."""
+
+
+class AreaCreate(AreaBase):
+    """An area as imported from a CSV file."""
+
+
+class AreaPublic(AreaBase):
+    """An area as shown to people and scripts."""
