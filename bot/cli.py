@@ -78,6 +78,19 @@ def _chat(settings: Settings, user: str, lang: str | None) -> None:
         asyncio.run(run_console(settings, user=user, lang=lang))
 
 
+@app.command()
+def eligibility(
+    profile: Annotated[str, typer.Argument(help="PROFILE.json, or - for standard input")] = "-",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    county: Annotated[str | None, typer.Option(help="county code, for amounts a county overrides")] = None,
+) -> None:
+    """Print, as JSON, which benefits a household profile qualifies for, with amounts and reasons."""
+    from bot.cli_eligibility import run_eligibility
+
+    raise typer.Exit(run_eligibility(profile, as_of=as_of, lang=lang, county=county))
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Bring the database schema up to date."""

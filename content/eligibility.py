@@ -1,0 +1,411 @@
+"""Pure eligibility evaluation: a household profile against the benefit rules, in three-valued logic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from content.benefits import (
+    FACT_DOMAINS,
+    LANGUAGES,
+    AmountPeriod,
+    AnyOf,
+    Benefit,
+    Condition,
+    Education,
+    FactIs,
+    PlanKind,
+    RuleSet,
+    SchoolType,
+    Text,
+    first_error,
+)
+
+MIN_GRADUATION_YEAR = 1950
+
+# ---------------------------------------------------------------- the profile
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Household(_Section):
+    """Facts about the household; None means not known."""
+
+    registered_poor: bool | None = None
+    rural: bool | None = None
+
+
+class Person(_Section):
+    """Facts about the person; None means not known."""
+
+    age: int | None = Field(default=None, ge=0, le=120)
+    able_to_work: bool | None = None
+    education: Education | None = None
+    continued_study: bool | None = None
+    graduation_year: int | None = Field(default=None, ge=MIN_GRADUATION_YEAR)
+
+    @field_validator("graduation_year")
+    @classmethod
+    def _not_in_future(cls, year: int | None, info: ValidationInfo) -> int | None:
+        as_of = (info.context or {}).get("as_of") or date.today()
+        if year is not None and year > as_of.year:
+            raise ValueError(f"must not be after {as_of.year}")
+        return year
+
+
+class Plan(_Section):
+    """Facts about what the person does or plans; None means not known."""
+
+    kind: PlanKind | None = None
+    school_type: SchoolType | None = None
+    full_time: bool | None = None
+    formal_enrollment: bool | None = None
+    study_year: int | None = Field(default=None, ge=1, le=6)
+    employed_at_pilot_firm: bool | None = None
+    has_business_project: bool | None = None
+
+
+class Profile(_Section):
+    """What is known about a person and household; every fact is optional."""
+
+    household: Household = Field(default_factory=Household)
+    person: Person = Field(default_factory=Person)
+    plan: Plan = Field(default_factory=Plan)
+
+    def facts(self) -> dict[str, Any]:
+        """The known facts by dotted name, e.g. {"plan.full_time": True}."""
+        known = {}
+        for section in ("household", "person", "plan"):
+            for name, value in getattr(self, section).model_dump().items():
+                if value is not None:
+                    known[f"{section}.{name}"] = value
+        return known
+
+    def with_fact(self, name: str, value: Any) -> Profile:
+        """A copy with one fact set (validated)."""
+        section, field = name.split(".")
+        data = self.model_dump()
+        data[section][field] = value
+        return Profile.model_validate(data, context={"as_of": date.max})
+
+
+class ProfileError(ValueError):
+    """An invalid profile; `field` names the offending fact."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def parse_profile(data: object, as_of: date) -> Profile:
+    """Validate raw data (e.g. parsed JSON) into a Profile, or raise ProfileError naming the field."""
+    try:
+        profile = Profile.model_validate(data, context={"as_of": as_of})
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        if message.startswith("Input should be a valid dictionary"):
+            message = "must be an object"
+        got = exc.errors()[0].get("input")
+        if isinstance(got, str | int | float | bool) and message != "unknown field":
+            message += f" (got {got!r})"
+        raise ProfileError(field or "profile", message) from None
+    return profile
+
+
+def _check_dates(profile: Profile, as_of: date) -> None:
+    """Facts that depend on the date: no graduation after as_of."""
+    year = profile.person.graduation_year
+    if year is not None and year > as_of.year:
+        raise ProfileError("person.graduation_year", f"must not be after {as_of.year}")
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Note:
+    """A reason or caveat: machine code and params, and the rendered text per language."""
+
+    code: str
+    params: Mapping[str, Any]
+    text: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class BenefitResult:
+    """One benefit's verdict: True, False, or None (unknown, see `missing`)."""
+
+    id: str
+    eligible: bool | None
+    amount_cny_per_year: int | None
+    amount_is_maximum: bool | None
+    reasons: tuple[Note, ...]
+    missing: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """All benefits in rule order, the yearly cash total of eligible ones, caveats and goals met."""
+
+    as_of: date
+    county: str | None
+    benefits: tuple[BenefitResult, ...]
+    annual_total_cny: int
+    caveats: tuple[Note, ...]
+    goals: Mapping[str, bool | None]
+
+    def benefit(self, benefit_id: str) -> BenefitResult:
+        """The result for one benefit id."""
+        return next(result for result in self.benefits if result.id == benefit_id)
+
+
+# ---------------------------------------------------------------- three-valued logic
+
+
+def _value(condition: Condition, facts: Mapping[str, Any]) -> bool | None:
+    """True, False, or None when missing facts leave it open (Kleene logic)."""
+    if isinstance(condition, FactIs):
+        actual = facts.get(condition.field)
+        return None if actual is None else actual in condition.values
+    values = [_value(item, facts) for item in condition.items]
+    decisive = isinstance(condition, AnyOf)  # True decides an OR, False decides an AND
+    if decisive in values:
+        return decisive
+    return None if None in values else not decisive
+
+
+def _leaves(condition: Condition, facts: Mapping[str, Any]) -> list[FactIs]:
+    """The leaf conditions that explain the node's value (for None: the open ones)."""
+    value = _value(condition, facts)
+    if isinstance(condition, FactIs):
+        return [condition]
+    return [leaf for item in condition.items if _value(item, facts) is value for leaf in _leaves(item, facts)]
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(profile: Profile, rules: RuleSet, as_of: date, county: str | None = None) -> Result:
+    """Evaluate every benefit for the profile on `as_of` (no I/O)."""
+    _check_dates(profile, as_of)
+    facts = profile.facts()
+    results = tuple(_evaluate_benefit(benefit, rules, facts, as_of, county) for benefit in rules.benefits)
+    total = sum(result.amount_cny_per_year or 0 for result in _yearly_cash(results, rules))
+    goals = {
+        goal.id: _value(goal.conditions, facts) if goal.in_force(as_of) else False for goal in rules.goals
+    }
+    return Result(as_of, county, results, total, _caveats(rules, results, as_of, goals), goals)
+
+
+def relevant_facts(profile: Profile, rules: RuleSet, as_of: date, county: str | None = None) -> set[str]:
+    """Absent facts whose answer could still change a verdict, or the amount of a benefit not ruled out."""
+    relevant: set[str] = set()
+    for result in evaluate(profile, rules, as_of, county).benefits:
+        relevant.update(result.missing)
+        if any(reason.code == "years_only" for reason in result.reasons):
+            relevant.add("plan.study_year")
+    return relevant
+
+
+def _evaluate_benefit(
+    benefit: Benefit, rules: RuleSet, facts: Mapping[str, Any], as_of: date, county: str | None
+) -> BenefitResult:
+    """One benefit's verdict, amount and reasons."""
+    if not benefit.in_force(as_of):
+        return _decided_false(benefit, _not_in_force_note(rules, benefit, as_of))
+    eligible = _value(benefit.conditions, facts)
+    leaves = _leaves(benefit.conditions, facts)
+    reasons = [_condition_note(rules, leaf, facts) for leaf in leaves]
+    period = _period(rules, benefit, as_of, county)
+    study_year = facts.get("plan.study_year")
+    if period and period.years and study_year is not None and study_year not in period.years:
+        not_paid = _years_note(rules, "year_not_covered", period, study_year)
+        return _decided_false(benefit, *(reasons if eligible is False else []), not_paid)
+    if period and period.years and study_year is None and eligible is not False:
+        reasons.append(_years_note(rules, "years_only", period))
+    return BenefitResult(
+        id=benefit.id,
+        eligible=eligible,
+        amount_cny_per_year=period.cny_per_year if period else None,
+        amount_is_maximum=period.is_maximum if period else None,
+        reasons=tuple(reasons + _amount_notes(rules, benefit, period)),
+        missing=tuple(dict.fromkeys(leaf.field for leaf in leaves)) if eligible is None else (),
+        source=benefit.source.cite(),
+    )
+
+
+def _decided_false(benefit: Benefit, *reasons: Note) -> BenefitResult:
+    """Not eligible for a reason outside the conditions (dates, study year); no amount applies."""
+    return BenefitResult(benefit.id, False, None, None, reasons, (), benefit.source.cite())
+
+
+def _period(rules: RuleSet, benefit: Benefit, as_of: date, county: str | None) -> AmountPeriod | None:
+    """The amount period in force, for cash benefits."""
+    return rules.amount_on(benefit.id, as_of, county) if benefit.cash else None
+
+
+def _yearly_cash(results: tuple[BenefitResult, ...], rules: RuleSet) -> list[BenefitResult]:
+    """Eligible benefits paid per year."""
+    per_year = {benefit.id for benefit in rules.benefits if benefit.period == "per_year"}
+    return [result for result in results if result.eligible is True and result.id in per_year]
+
+
+# ---------------------------------------------------------------- notes
+
+
+def _note(
+    rules: RuleSet, code: str, params: Mapping[str, Any], display: Mapping[str, Any] | None = None
+) -> Note:
+    """Message `code` rendered in every language; `display` (Text or per-language dicts) overrides params."""
+    values = {**params, **(display or {})}
+    template = rules.texts.messages[code]
+    text = {
+        lang: template.get(lang).format(**{key: _in(lang, value) for key, value in values.items()})
+        for lang in LANGUAGES
+    }
+    return Note(code, dict(params), text)
+
+
+def _in(lang: str, value: Any) -> Any:
+    """A display value in one language."""
+    if isinstance(value, Text):
+        return value.get(lang)
+    return value[lang] if isinstance(value, dict) else value
+
+
+def _not_in_force_note(rules: RuleSet, benefit: Benefit, as_of: date) -> Note:
+    """The benefit does not apply on this date."""
+    end = benefit.effective_to
+    params = {
+        "effective_from": benefit.effective_from.isoformat(),
+        "as_of": as_of.isoformat(),
+        "effective_to": end.isoformat() if end else None,
+    }
+    return _note(
+        rules, "not_in_force", params, {"effective_to": params["effective_to"] or rules.texts.open_end}
+    )
+
+
+def _condition_note(rules: RuleSet, leaf: FactIs, facts: Mapping[str, Any]) -> Note:
+    """A ✓/✗/? note about one condition."""
+    actual = facts.get(leaf.field)
+    code = "cond_unknown" if actual is None else ("cond_met" if actual in leaf.values else "cond_unmet")
+    params = {"field": leaf.field, "expected": list(leaf.values), "actual": actual}
+    display = {
+        "fact": rules.texts.facts[leaf.field].label,
+        "expected": _joined(rules, [_label(rules, leaf.field, value) for value in leaf.values], "or_joiner"),
+        "actual": _label(rules, leaf.field, actual),
+    }
+    return _note(rules, code, params, display)
+
+
+def _label(rules: RuleSet, field: str, value: Any) -> dict[str, str]:
+    """How a fact's value reads in each language."""
+    texts = rules.texts
+    if isinstance(value, bool):
+        return (texts.value_yes if value else texts.value_no).model_dump()
+    if isinstance(FACT_DOMAINS[field], tuple) and value is not None:
+        return texts.facts[field].values[value].model_dump()
+    return dict.fromkeys(LANGUAGES, str(value))
+
+
+def _joined(rules: RuleSet, labels: list[dict[str, str]], joiner: str) -> dict[str, str]:
+    """Labels joined per language with the `or_joiner` or `list_joiner` text."""
+    glue: Text = getattr(rules.texts, joiner)
+    return {lang: glue.get(lang).join(label[lang] for label in labels) for lang in LANGUAGES}
+
+
+def _years_note(rules: RuleSet, code: str, period: AmountPeriod, study_year: int | None = None) -> Note:
+    """A note on the study years an amount is paid in."""
+    params = {"years": period.years, "source": period.source, "study_year": study_year}
+    return _note(rules, code, params, {"years": _years_label(rules, period.years or [])})
+
+
+def _years_label(rules: RuleSet, years: list[int]) -> dict[str, str]:
+    """Study years per language, e.g. '1、2' and '1, 2'."""
+    return _joined(rules, [dict.fromkeys(LANGUAGES, str(year)) for year in years], "list_joiner")
+
+
+def _amount_notes(rules: RuleSet, benefit: Benefit, period: AmountPeriod | None) -> list[Note]:
+    """Notes on what the benefit pays."""
+    if not benefit.cash:
+        return [_note(rules, "non_cash", {"benefit": benefit.id}, {"summary": benefit.summary})]
+    if period is None:
+        return []
+    params = {
+        "period": benefit.period,
+        "source": period.source,
+        "cny": period.cny_per_year,
+        "effective_from": period.effective_from.isoformat(),
+    }
+    display = {"period": rules.texts.periods[benefit.period or "once"]}
+    code = (
+        "amount_local"
+        if period.cny_per_year is None
+        else "amount_up_to"
+        if period.is_maximum
+        else "amount_fixed"
+    )
+    notes = [_note(rules, code, params, display)]
+    if period.note:
+        notes.append(_note(rules, "amount_note", {"benefit": benefit.id}, {"note": period.note}))
+    if period.mark == "local":
+        notes.append(_note(rules, "county_override", {"county": _county_of(rules, benefit, period)}))
+    return notes
+
+
+def _county_of(rules: RuleSet, benefit: Benefit, period: AmountPeriod) -> str:
+    """The county whose override holds `period`."""
+    return next(
+        county for county, amounts in rules.overrides.items() if period in amounts.get(benefit.id, [])
+    )
+
+
+def _caveats(
+    rules: RuleSet, results: tuple[BenefitResult, ...], as_of: date, goals: Mapping[str, bool | None]
+) -> tuple[Note, ...]:
+    """Dated caveats, goals met, stacking and remarks on the total."""
+    notes = [
+        Note(f"caveat.{caveat.id}", {"sources": caveat.sources}, caveat.text.model_dump())
+        for caveat in rules.caveats
+        if caveat.shown_on(as_of)
+    ]
+    notes += [
+        Note(f"goal.{goal.id}", {"source": goal.source.cite()}, goal.text.model_dump())
+        for goal in rules.goals
+        if goals[goal.id] is True
+    ]
+    eligible = {result.id for result in results if result.eligible is True}
+    stacked = [benefit_id for benefit_id in rules.stacking.benefits if benefit_id in eligible]
+    if len(stacked) >= 2:
+        params = {"benefits": stacked, "sources": rules.stacking.sources}
+        notes.append(Note("stacking", params, rules.stacking.text.model_dump()))
+    return tuple(notes + _total_notes(rules, results))
+
+
+def _total_notes(rules: RuleSet, results: tuple[BenefitResult, ...]) -> list[Note]:
+    """Remarks on what the annual total includes and leaves out."""
+    counted = [result for result in _yearly_cash(results, rules) if result.amount_cny_per_year is not None]
+    notes = [_note(rules, "total_is_maximum", {})] if any(r.amount_is_maximum for r in counted) else []
+    local = [
+        result.id
+        for result in results
+        if result.eligible is True and rules.benefit(result.id).cash and result.amount_cny_per_year is None
+    ]
+    if local:
+        names = _joined(
+            rules, [rules.benefit(benefit_id).name.model_dump() for benefit_id in local], "list_joiner"
+        )
+        notes.append(_note(rules, "total_excludes_local", {"benefits": local}, {"names": names}))
+    for result in counted:
+        for years in [reason.params["years"] for reason in result.reasons if reason.code == "years_only"]:
+            display = {"name": rules.benefit(result.id).name, "years": _years_label(rules, years)}
+            notes.append(_note(rules, "total_assumes_years", {"benefit": result.id, "years": years}, display))
+    return notes
