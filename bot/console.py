@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
+from datetime import date
 from typing import TextIO
 
 from bot.services import Services, open_services
@@ -55,6 +57,7 @@ class ConsoleChat:
 
     async def send(self, user_input: Input, out: TextIO) -> None:
         """Run one input and print the replies."""
+        user_input = replace(user_input, today=date.today().isoformat())
         services = self.services
         async with services.conversations.open(self.key) as slot, services.database.session() as session:
             state, replies = await take_turn(

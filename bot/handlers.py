@@ -7,6 +7,8 @@ aiogram's router, decides what an input means.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from aiogram import Bot, Router
@@ -25,14 +27,14 @@ CALLBACK_NOTICE_LIMIT = 200
 
 
 def input_from_message(message: Message) -> Input:
-    """A command, a text, or something else (sticker, photo, voice...)."""
-    text = message.text
+    """A command, a text, or something else (sticker, photo, voice...), stamped with its date."""
+    text, today = message.text, message.date.date().isoformat()
     if text is None:
-        return Input("other")
+        return Input("other", today=today)
     if text.startswith("/"):
         head, _, arg = text.partition(" ")
-        return Input.command(head[1:].split("@", 1)[0], arg.strip())
-    return Input.text(text)
+        return replace(Input.command(head[1:].split("@", 1)[0], arg.strip()), today=today)
+    return replace(Input.text(text), today=today)
 
 
 def build_router(services: Services) -> Router:
@@ -48,7 +50,7 @@ def build_router(services: Services) -> Router:
     @router.callback_query()
     async def on_press(query: CallbackQuery, bot: Bot, **data: Any) -> None:
         """Feed a button press to the engine, mark the pressed message, send the replies."""
-        user_input = input_from_callback(query.data)
+        user_input = replace(input_from_callback(query.data), today=date.today().isoformat())
         state, replies = await _turn(services, user_input, data)
         translator = Translator(state.lang)
         notices = [r for r in replies if r.notice]

@@ -53,7 +53,11 @@ def load_book(content_dir: Path = CONTENT_DIR) -> Book:
         flows[flow.id] = flow
         if command:
             commands[command] = flow.id
-    book = Book(flows=flows, clauses=clauses, commands=commands, document=document)
+    from content.benefits import load_rules
+
+    # Hooks are pure and read what they need from the book's context, never from files.
+    context = {"rules": load_rules()}
+    book = Book(flows=flows, clauses=clauses, commands=commands, document=document, context=context)
     _check_links(book, content_dir)
     return book
 

@@ -42,6 +42,8 @@ class Turn(NamedTuple):
 def advance(book: Book, state: State, user_input: Input) -> Turn:
     """Apply one input to a copy of the state and return it with the replies."""
     state = copy.deepcopy(state)
+    if user_input.today:
+        state.data["today"] = user_input.today  # validators and hooks read dates from here
     out: list[Output] = []
     if user_input.kind == "command":
         _command(book, state, user_input, out)
@@ -237,7 +239,8 @@ def _typed(book: Book, state: State, step: Step, text: str, out: list[Output]) -
         out.append(Reply("core.use_buttons", notice=True))
         _ask(book, state, out)
         return
-    result = validators.run(step.validate, text, state.answers, book.context)
+    context = {**book.context, "today": state.data.get("today"), "data": state.data}
+    result = validators.run(step.validate, text, state.answers, context)
     if not result.ok:
         out.append(Reply(result.error, tuple(result.params.items()), notice=True))
         _ask(book, state, out)

@@ -23,7 +23,7 @@ _PREDICATES: dict[str, Predicate] = {}
 _LISTERS: dict[str, Lister] = {}
 _TRANSFORMS: dict[str, Transform] = {}
 # Modules of flows that bring hooks of their own; imported on first use, not at import time.
-HOOK_MODULES: tuple[str, ...] = ()
+HOOK_MODULES: tuple[str, ...] = ("dialogs.selfcheck", "dialogs.areas", "dialogs.intake")
 
 
 @cache

@@ -133,6 +133,7 @@ class Input:
     value: str = ""
     token: int | None = None  # the step token a button was made for
     arg: str = ""  # the argument of a command, e.g. the /start payload
+    today: str | None = None  # ISO date the input was sent, set by the channel (the engine has no clock)
 
     @classmethod
     def text(cls, value: str) -> Input:

@@ -1,0 +1,1 @@
+"""Hooks of the areas flow (see content/flows)."""

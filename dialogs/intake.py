@@ -1,0 +1,1 @@
+"""Hooks of the intake flow (see content/flows)."""

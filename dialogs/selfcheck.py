@@ -1,0 +1,1 @@
+"""Hooks of the selfcheck flow (see content/flows)."""
