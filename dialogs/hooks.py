@@ -33,44 +33,23 @@ def _load_modules() -> None:
         importlib.import_module(name)
 
 
-def computes(name: str) -> Callable[[Compute], Compute]:
-    """Register a function that adds parameters to a step's text."""
+def _registrar(table: dict[str, Any]) -> Callable[[str], Callable[[Any], Any]]:
+    """A decorator factory that files functions in `table` under a name."""
 
-    def register(func: Compute) -> Compute:
-        _COMPUTE[name] = func
-        return func
+    def named(name: str) -> Callable[[Any], Any]:
+        def register(func: Any) -> Any:
+            table[name] = func
+            return func
 
-    return register
+        return register
 
-
-def skips(name: str) -> Callable[[Predicate], Predicate]:
-    """Register a predicate that tells when a step can be skipped."""
-
-    def register(func: Predicate) -> Predicate:
-        _PREDICATES[name] = func
-        return func
-
-    return register
+    return named
 
 
-def lists(name: str) -> Callable[[Lister], Lister]:
-    """Register a function that lists a step's choices from the data and the answers."""
-
-    def register(func: Lister) -> Lister:
-        _LISTERS[name] = func
-        return func
-
-    return register
-
-
-def transforms(name: str) -> Callable[[Transform], Transform]:
-    """Register a function that changes the answers once a step is answered (e.g. add a member)."""
-
-    def register(func: Transform) -> Transform:
-        _TRANSFORMS[name] = func
-        return func
-
-    return register
+computes = _registrar(_COMPUTE)  # @computes("x"): adds parameters to a step's text
+skips = _registrar(_PREDICATES)  # @skips("x"): tells when a step can be skipped
+lists = _registrar(_LISTERS)  # @lists("x"): lists a step's choices from the data and the answers
+transforms = _registrar(_TRANSFORMS)  # @transforms("x"): changes the answers once a step is answered
 
 
 def lister(name: str) -> Lister:
