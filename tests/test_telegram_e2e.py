@@ -43,8 +43,9 @@ async def test_commands_are_registered_in_both_languages(fake, tmp_path):
         await say(fake, USER, "/start", expect=2)
     english = fake.commands_for(language_code="en")
     chinese = fake.commands_for(language_code="zh")
-    assert [c["command"] for c in english] == ["start", "menu", "help", "cancel", "language"]
+    assert [c["command"] for c in english] == ["start", "menu", "check", "help", "cancel", "language"]
     assert english[1]["description"] == "Main menu" and chinese[1]["description"] == "主菜单"
+    assert chinese[2]["description"] == "我能享受什么"
 
 
 async def test_english_user_gets_english_and_can_switch(fake, tmp_path):
