@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
+areas_app = typer.Typer(help="The place hierarchy: province, city, county, township, village.")
+app.add_typer(areas_app, name="areas")
 
 
 def _settings() -> Settings:
@@ -30,6 +32,7 @@ def _settings() -> Settings:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations at start-up are routine
     return settings
 
 
@@ -91,15 +94,40 @@ def eligibility(
     raise typer.Exit(run_eligibility(profile, as_of=as_of, lang=lang, county=county))
 
 
+@areas_app.command("import")
+def areas_import(
+    csv_file: Annotated[str, typer.Argument(help="CSV with code,name,parent_code,level")],
+) -> None:
+    """Load an official area list (upserts; all rows are checked before any is written)."""
+    from bot.cli_areas import areas_import as run_import
+
+    raise typer.Exit(run_import(_db_url(_settings()), csv_file))
+
+
+@areas_app.command("list")
+def areas_list(
+    parent: Annotated[str | None, typer.Option(help="list the children of this code")] = None,
+) -> None:
+    """Print CODE<TAB>NAME for each child area (provinces when no parent is given)."""
+    from bot.cli_areas import areas_list as run_list
+
+    raise typer.Exit(run_list(_db_url(_settings()), parent))
+
+
+def _db_url(settings: Settings) -> str:
+    """The database URL, with the SQLite data directory created."""
+    if settings.db_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.db_url
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Bring the database schema up to date."""
     from storage import migrate
 
     settings = _settings()
-    if settings.db_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.db_url, revision)
+    migrate.upgrade(_db_url(settings), revision)
     typer.echo(f"database at {migrate.current(settings.db_url)}")
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.effects import Effects
 from bot.settings import Settings
 from content.book import load_book
+from dialogs.areas import AreaIndex
 from dialogs.model import Book
 from storage import migrate
 from storage.conversations import open_conversations
 from storage.db import Database
+from storage.repositories import areas
 
 
 @dataclass
@@ -36,8 +38,16 @@ async def open_services(settings: Settings) -> Services:
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await migrate.upgrade_async(url)
+    database = Database.from_url(url)
+    book = replace(book, context={**book.context, "areas": await _area_index(database)})
     conversations = open_conversations(url)
     await conversations.start()
-    return Services(
-        book=book, database=Database.from_url(url), conversations=conversations, effects=Effects()
-    )
+    return Services(book=book, database=database, conversations=conversations, effects=Effects())
+
+
+async def _area_index(database: Database) -> AreaIndex:
+    """Load the place hierarchy (seeding the shipped lists into an empty table) into memory."""
+    async with database.session() as session:
+        await areas.seed_if_empty(session=session, csv_paths=areas.shipped_csv_paths())
+        rows = await areas.load_all(session=session)
+    return AreaIndex.build((a.code, a.name, a.parent_code, a.level) for a in rows)

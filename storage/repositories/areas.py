@@ -1,0 +1,255 @@
+"""Area rows: import a CSV list of codes, read children, load everything for the picker.
+
+Every function takes the session as a keyword argument. `import_areas` and `seed_if_empty`
+commit (or roll back and raise); the readers never commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Insert, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Area
+
+COLUMNS = ("code", "name", "parent_code", "level")
+CODE_LENGTHS = {1: 6, 2: 6, 3: 6, 4: 9, 5: 12}
+# How many leading digits an area of each level passes on to its children (410000 -> "41").
+OWN_DIGITS = {0: 0, 1: 2, 2: 4, 3: 6, 4: 9, 5: 12}
+MAX_NAME_LENGTH = 64
+BATCH_SIZE = 500  # rows per statement: far below the bound-parameter limits of both backends
+DIGITS = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A checked row and where it came from."""
+
+    where: str
+    code: str
+    name: str
+    parent_code: str | None
+    level: int
+
+    def values(self) -> dict[str, Any]:
+        """The row as column values."""
+        return {"code": self.code, "name": self.name, "parent_code": self.parent_code, "level": self.level}
+
+
+# ---------------------------------------------------------------- reading CSV files
+
+
+def shipped_csv_paths() -> list[Path]:
+    """The area lists shipped in content/areas, loaded into an empty database."""
+    return sorted(Path(str(files("content") / "areas")).glob("*.csv"))
+
+
+def read_csv(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of an area CSV file, each with its `line`; raise ValueError for an unreadable file."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return _read_rows(handle, path.name)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name}: not UTF-8 text") from None
+
+
+def _read_rows(handle: Iterable[str], source: str) -> list[dict[str, Any]]:
+    """Rows of an open CSV file, after checking its header."""
+    reader = csv.DictReader(handle)
+    try:
+        if reader.fieldnames is None or tuple(n.strip() for n in reader.fieldnames) != COLUMNS:
+            raise ValueError(f"{source} line 1: the header must be {','.join(COLUMNS)}")
+        reader.fieldnames = list(COLUMNS)
+        return [{**row, "line": reader.line_num, "source": source} for row in reader if any(row.values())]
+    except csv.Error as exc:
+        raise ValueError(f"{source} line {reader.line_num}: {exc}") from None
+
+
+# ---------------------------------------------------------------- checking rows
+
+
+def check_rows(rows: Iterable[Mapping[str, Any]], known: Mapping[str, int]) -> list[_Row]:
+    """Check every row against the others and the `known` levels of stored codes; raise ValueError."""
+    checked = [_check_row(row, number) for number, row in enumerate(rows, start=2)]
+    levels = _unique_levels(checked)
+    for row in checked:
+        _check_parent(row, levels, known)
+    return checked
+
+
+def parent_codes_outside(rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Parent codes the rows name but do not contain (to be looked up in the database)."""
+    rows = list(rows)
+    codes = {str(row.get("code") or "").strip() for row in rows}
+    parents = {str(row.get("parent_code") or "").strip() for row in rows}
+    return parents - codes - {""}
+
+
+def _check_row(row: Mapping[str, Any], number: int) -> _Row:
+    """One row on its own: level, code, name, parent code."""
+    where = _where(row, number)
+    extra = row.get(None)  # csv.DictReader puts surplus fields there
+    if extra:
+        raise ValueError(f"{where}: more than {len(COLUMNS)} fields")
+    level = _level(where, row.get("level"))
+    code = _code(where, str(row.get("code") or "").strip(), level)
+    name = str(row.get("name") or "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"{where}: the name of {code} must be 1 to {MAX_NAME_LENGTH} characters")
+    parent = str(row.get("parent_code") or "").strip() or None
+    _check_parent_code(where, code, level, parent)
+    return _Row(where, code, name, parent, level)
+
+
+def _where(row: Mapping[str, Any], number: int) -> str:
+    """Where a row is, for error messages: its line, and its file when known."""
+    line = f"line {row.get('line') or number}"
+    return f"{row['source']} {line}" if row.get("source") else line
+
+
+def _level(where: str, raw: Any) -> int:
+    """The level, 1 (province) to 5 (village)."""
+    text = str(raw if raw is not None else "").strip()
+    if text not in {"1", "2", "3", "4", "5"}:
+        raise ValueError(f"{where}: level must be 1 to 5, got {text!r}")
+    return int(text)
+
+
+def _code(where: str, code: str, level: int) -> str:
+    """A code of the right length whose digits fit its level (410000, 410200, 410225, ...)."""
+    length = CODE_LENGTHS[level]
+    own = code[OWN_DIGITS[level - 1] : OWN_DIGITS[level]]
+    tail = code[OWN_DIGITS[level] :]
+    if not DIGITS.fullmatch(code) or len(code) != length:
+        raise ValueError(f"{where}: code {code!r} must be {length} digits for level {level}")
+    if not own.strip("0") or tail.strip("0"):
+        raise ValueError(f"{where}: code {code} does not look like a level {level} code")
+    return code
+
+
+def _check_parent_code(where: str, code: str, level: int, parent: str | None) -> None:
+    """Provinces have no parent; every other code starts with its parent's digits."""
+    if level == 1:
+        if parent is not None:
+            raise ValueError(f"{where}: {code} is a province and cannot have a parent")
+        return
+    if parent is None:
+        raise ValueError(f"{where}: {code} needs a parent_code")
+    if not code.startswith(parent[: OWN_DIGITS[level - 1]]) or len(parent) != CODE_LENGTHS[level - 1]:
+        raise ValueError(f"{where}: code {code} does not start with its parent's digits ({parent})")
+
+
+def _unique_levels(rows: Sequence[_Row]) -> dict[str, int]:
+    """Level by code; raise ValueError when a code appears twice."""
+    levels: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for row in rows:
+        if row.code in levels:
+            raise ValueError(f"{row.where}: code {row.code} already appears on {first[row.code]}")
+        levels[row.code], first[row.code] = row.level, row.where
+    return levels
+
+
+def _check_parent(row: _Row, levels: Mapping[str, int], known: Mapping[str, int]) -> None:
+    """The parent exists (in the rows or the database) one level up."""
+    if row.parent_code is None:
+        return
+    parent_level = levels.get(row.parent_code, known.get(row.parent_code))
+    if parent_level is None:
+        raise ValueError(f"{row.where}: parent {row.parent_code} is neither in the file nor in the database")
+    if parent_level != row.level - 1:
+        raise ValueError(
+            f"{row.where}: parent {row.parent_code} is level {parent_level}, not {row.level - 1}"
+        )
+
+
+# ---------------------------------------------------------------- writing
+
+
+async def import_areas(*, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Check the rows, then add or update them in one transaction; return how many. Commits.
+
+    Rows are mappings with the CSV columns (and optionally `line` and `source`, as `read_csv`
+    gives them). A bad row raises ValueError naming its line, and nothing is written.
+    """
+    rows = list(rows)
+    try:
+        known = await _stored_levels(session, parent_codes_outside(rows))
+        checked = check_rows(rows, known)
+        statement = _upsert(await _dialect(session))
+        for batch in _batches([row.values() for row in checked]):
+            await session.exec(statement, params=batch)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return len(checked)
+
+
+async def seed_if_empty(*, session: AsyncSession, csv_paths: Iterable[str | Path]) -> int:
+    """Import the CSV files when the area table is empty; return how many rows. Commits when it writes."""
+    count = (await session.exec(select(func.count()).select_from(Area))).one()
+    if count:
+        return 0
+    rows = [row for path in csv_paths for row in read_csv(path)]
+    return await import_areas(session=session, rows=rows)
+
+
+async def _stored_levels(session: AsyncSession, codes: set[str]) -> dict[str, int]:
+    """Level by code for the stored areas among `codes`."""
+    levels: dict[str, int] = {}
+    for batch in _batches(sorted(codes)):
+        result = await session.exec(select(Area.code, Area.level).where(col(Area.code).in_(batch)))
+        levels.update({code: level for code, level in result.all()})
+    return levels
+
+
+async def _dialect(session: AsyncSession) -> str:
+    """The name of the backend the session talks to."""
+    return (await session.connection()).dialect.name
+
+
+def _upsert(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT (code) DO UPDATE, as both SQLite and PostgreSQL spell it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Area.__table__)  # type: ignore[arg-type]
+    changed = {name: statement.excluded[name] for name in ("name", "parent_code", "level")}
+    return statement.on_conflict_do_update(index_elements=["code"], set_=changed)
+
+
+def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """Slices of at most BATCH_SIZE items."""
+    for start in range(0, len(items), BATCH_SIZE):
+        yield items[start : start + BATCH_SIZE]
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def children(*, session: AsyncSession, parent_code: str | None) -> list[Area]:
+    """The areas directly under `parent_code` (the provinces for None), by code. Does not commit."""
+    parent = col(Area.parent_code)
+    condition = parent.is_(None) if parent_code is None else parent == parent_code
+    result = await session.exec(select(Area).where(condition).order_by(col(Area.code)))
+    return list(result.all())
+
+
+async def get_area(*, session: AsyncSession, code: str) -> Area | None:
+    """The area of `code`, or None. Does not commit."""
+    return await session.get(Area, code)
+
+
+async def load_all(*, session: AsyncSession) -> list[Area]:
+    """Every area, by level and code (for building the picker's index). Does not commit."""
+    result = await session.exec(select(Area).order_by(col(Area.level), col(Area.code)))
+    return list(result.all())
