@@ -6,12 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from dialogs.model import Event
+from dialogs.model import Event, Reply
 from storage.repositories import users
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[..., Awaitable[None]]
+Handler = Callable[..., Awaitable[list[Reply] | None]]
 
 
 def _telegram_id(key: str) -> int | None:
@@ -36,13 +36,13 @@ class Effects:
             session=session, channel_key=key, telegram_id=_telegram_id(key), language=lang
         )
 
-    async def handle(self, event: Event, *, key: str, session: Any) -> None:
-        """Run the handler of an event."""
+    async def handle(self, event: Event, *, key: str, session: Any) -> list[Reply]:
+        """Run the handler of an event; it may answer with replies to show after the engine's."""
         handler = self.handlers.get(event.name)
         if handler is None:
             log.debug("no effect for event %s", event.name)
-            return
-        await handler(key=key, session=session, **dict(event.data))
+            return []
+        return list(await handler(key=key, session=session, **dict(event.data)) or [])
 
     async def _language_changed(self, *, key: str, session: Any, lang: str) -> None:
         """Remember the chosen language on the user's record too."""

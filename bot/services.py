@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot import intake_effects
 from bot.effects import Effects
 from bot.settings import Settings
 from content.book import load_book
@@ -12,6 +13,7 @@ from dialogs.areas import AreaIndex
 from dialogs.model import Book
 from storage import migrate
 from storage.conversations import open_conversations
+from storage.crypto import Cipher
 from storage.db import Database
 from storage.repositories import areas
 
@@ -42,7 +44,14 @@ async def open_services(settings: Settings) -> Services:
     book = replace(book, context={**book.context, "areas": await _area_index(database)})
     conversations = open_conversations(url)
     await conversations.start()
-    return Services(book=book, database=database, conversations=conversations, effects=Effects())
+    return Services(book=book, database=database, conversations=conversations, effects=_effects(settings))
+
+
+def _effects(settings: Settings) -> Effects:
+    """The event handlers of every feature."""
+    effects = Effects()
+    intake_effects.register(effects, cipher=Cipher.from_secret(settings.cipher_secrets()))
+    return effects
 
 
 async def _area_index(database: Database) -> AreaIndex:

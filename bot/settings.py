@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_path: str = "/telegram/webhook"
     log_level: str = "INFO"
+    data_key: SecretStr | None = Field(
+        default=None,
+        description="secret(s) encrypting personal numbers at rest; comma-separated, the first encrypts",
+    )
 
     @field_validator("bot_token")
     @classmethod
@@ -62,6 +66,26 @@ class Settings(BaseSettings):
         parse_url(value)  # raises ValueError with a one-line reason
         return value
 
+    @field_validator("data_key")
+    @classmethod
+    def _data_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """Each comma-separated secret must be long enough; an empty value means unset."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from storage.crypto import MIN_SECRET_LENGTH  # here: keeps settings free of `cryptography`
+
+        if any(len(item) < MIN_SECRET_LENGTH for item in _split_keys(value)):
+            raise ValueError(f"each comma-separated key must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    def cipher_secrets(self) -> list[str]:
+        """The DATA_KEY secrets, first one first; unset: a development key file in DATA_DIR (warns)."""
+        if self.data_key is not None:
+            return _split_keys(self.data_key)
+        from storage.crypto import dev_secret
+
+        return [dev_secret(self.data_dir)]
+
     @property
     def sqlite_default_url(self) -> str:
         """The embedded database used when DATABASE_URL is not set."""
@@ -71,6 +95,11 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The database to use."""
         return self.database_url or self.sqlite_default_url
+
+
+def _split_keys(value: SecretStr) -> list[str]:
+    """The comma-separated secrets of DATA_KEY, stripped, empty items dropped."""
+    return [item.strip() for item in value.get_secret_value().split(",") if item.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

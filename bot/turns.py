@@ -43,8 +43,11 @@ async def take_turn(
     turn = advance(book, state, user_input)
     if first_contact:
         await effects.first_contact(key=key, lang=turn.state.lang, session=session)
-    for event in turn.replies:
-        if isinstance(event, Event):
-            await effects.handle(event, key=key, session=session)
+    replies: list[Reply] = []
+    for output in turn.replies:
+        if isinstance(output, Event):
+            replies.extend(await effects.handle(output, key=key, session=session))
+        else:
+            replies.append(output)
     slot.save(turn.state.to_json(), update_id)
-    return turn.state, [reply for reply in turn.replies if isinstance(reply, Reply)]
+    return turn.state, replies

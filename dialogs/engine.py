@@ -340,7 +340,8 @@ def _ask(book: Book, state: State, out: list[Output]) -> None:
         _go(book, state, END, out)
         return
     if step.emit:
-        out.append(Event(step.emit, (("flow", flow.id), ("answers", dict(state.answers)))))
+        data = (("flow", flow.id), ("answers", copy.deepcopy(state.answers)), ("lang", state.lang))
+        out.append(Event(step.emit, data))
     out.append(_question(book, state, flow, step))
 
 
