@@ -48,16 +48,26 @@ def load_book(content_dir: Path = CONTENT_DIR) -> Book:
     clauses, document = _load_clauses(content_dir / "policy" / "clauses.yaml")
     flows: dict[str, Flow] = {}
     commands: dict[str, str] = {}
+    deep_links: dict[str, str] = {}
     for path in sorted((content_dir / "flows").glob("*.yaml")):
-        flow, command = _load_flow(path, content_dir)
+        flow, data = _load_flow(path, content_dir)
         flows[flow.id] = flow
-        if command:
-            commands[command] = flow.id
+        if data.get("command"):
+            commands[str(data["command"])] = flow.id
+        if data.get("deep_link"):
+            deep_links[str(data["deep_link"])] = flow.id
     from content.benefits import load_rules
 
     # Hooks are pure and read what they need from the book's context, never from files.
     context = {"rules": load_rules()}
-    book = Book(flows=flows, clauses=clauses, commands=commands, document=document, context=context)
+    book = Book(
+        flows=flows,
+        clauses=clauses,
+        commands=commands,
+        deep_links=deep_links,
+        document=document,
+        context=context,
+    )
     _check_links(book, content_dir)
     return book
 
@@ -83,8 +93,8 @@ def _load_clauses(path: Path) -> tuple[dict[str, Clause], str]:
     return clauses, document
 
 
-def _load_flow(path: Path, content_dir: Path) -> tuple[Flow, str | None]:
-    """One flow file into a Flow, with its optional command."""
+def _load_flow(path: Path, content_dir: Path) -> tuple[Flow, dict[str, Any]]:
+    """One flow file into a Flow, with the file's data (for `command` and `deep_link`)."""
     data = _read_yaml(path)
     if not isinstance(data, dict) or "id" not in data or "steps" not in data:
         raise ContentError(path, "flow", "id/steps", "a flow needs an id and steps")
@@ -96,7 +106,7 @@ def _load_flow(path: Path, content_dir: Path) -> tuple[Flow, str | None]:
     if start not in steps:
         raise ContentError(path, f"flow '{data['id']}'", "start", f"no step '{start}'")
     flow = Flow(id=str(data["id"]), start=start, steps=steps, resumable=bool(data.get("resumable")))
-    return flow, data.get("command")
+    return flow, data
 
 
 def _load_step(path: Path, step_id: str, raw: dict[str, Any], content_dir: Path) -> Step:

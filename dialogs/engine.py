@@ -106,7 +106,15 @@ def _start(book: Book, state: State, payload: str, out: list[Output]) -> None:
         out.append(_resume_question(state))
         return
     out.append(Reply("core.welcome"))
-    _enter_flow(book, state, book.menu, out)
+    _enter_flow(book, state, _deep_link_flow(book, payload) or book.menu, out)
+
+
+def _deep_link_flow(book: Book, payload: str) -> str | None:
+    """The flow a deep-link payload opens (e.g. "v_<village>" from a poster opens the intake)."""
+    for prefix, flow_id in book.deep_links.items():
+        if payload.startswith(prefix) and flow_id in book.flows:
+            return flow_id
+    return None
 
 
 def _cancel(book: Book, state: State, out: list[Output]) -> None:

@@ -118,6 +118,7 @@ class Book:
     clauses: dict[str, Clause]
     menu: str = "menu"  # flow shown by /menu, /start and after a flow ends
     commands: dict[str, str] = field(default_factory=dict)  # command name -> flow id
+    deep_links: dict[str, str] = field(default_factory=dict)  # /start payload prefix -> flow id
     document: str = ""  # citation prefix, e.g. "豫人社〔2017〕57号"
     context: dict[str, Any] = field(default_factory=dict)  # data hooks read (benefit rules, figures)
 

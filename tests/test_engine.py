@@ -220,3 +220,12 @@ def test_advance_does_not_mutate_its_input():
     frozen = state.to_json()
     advance(BOOK, state, Input.text("王芳"))
     assert state.to_json() == frozen
+
+
+def test_deep_link_payload_opens_its_flow():
+    book = Book(flows=BOOK.flows, clauses=BOOK.clauses, deep_links={"v_": "survey"})
+    state, replies = advance(book, State(), Input.command("start", "v_410225101201"))
+    assert keys(replies) == ["core.welcome", "s.name"] and state.flow == "survey"
+    assert state.data["start_payload"] == "v_410225101201"
+    _, replies = advance(book, State(), Input.command("start", "other_payload"))
+    assert keys(replies) == ["core.welcome", "menu.main"]
