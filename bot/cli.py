@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -92,6 +93,23 @@ def eligibility(
     from bot.cli_eligibility import run_eligibility
 
     raise typer.Exit(run_eligibility(profile, as_of=as_of, lang=lang, county=county))
+
+
+@app.command()
+def poster(
+    village: Annotated[str, typer.Option(help="12-digit village code")],
+    out: Annotated[Path, typer.Option(help="PNG file to write")],
+    bot_username: Annotated[
+        str | None, typer.Option(help="the bot's @username (default BOT_USERNAME)")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+) -> None:
+    """Make the village's QR poster: scanning it opens the bot with the village chosen."""
+    from bot.cli_poster import poster_command
+
+    settings = _settings()
+    username = bot_username or settings.bot_username
+    raise typer.Exit(poster_command(_db_url(settings), village, out, username, lang))
 
 
 @areas_app.command("import")

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     bot_token: SecretStr | None = Field(default=None, description="Telegram bot token from @BotFather")
+    bot_username: str | None = Field(
+        default=None, description="the bot's @username, for deep links on posters"
+    )
     telegram_api_url: str | None = Field(default=None, description="Bot API server base URL")
     database_url: str | None = Field(default=None, description="sqlite:///path or postgresql://user@host/db")
     data_dir: Path = Field(default=Path("data"), description="where the SQLite file lives")
