@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401 - fills SQLModel.metadata
+import storage.schema  # noqa: F401 - fills SQLModel.metadata with every table
 from storage import migrate
 from storage.migrate import alembic_config, run_with_connection
 

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from storage import models  # noqa: F401 - registers the tables on SQLModel.metadata
+from storage import schema  # noqa: F401 - registers every table on SQLModel.metadata
 from storage.urls import parse_url
 
 config = context.config

@@ -1,0 +1,23 @@
+"""Follow-up: the history of intent records' statuses.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-26
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet: reserved so that features can be built side by side."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
