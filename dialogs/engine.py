@@ -103,7 +103,7 @@ def _start(book: Book, state: State, payload: str, out: list[Output]) -> None:
     if flow is not None and flow.resumable and state.step != flow.start:
         state.mode = "resume"
         state.seq += 1
-        out.append(_resume_question(state))
+        out.append(resume_question(state))
         return
     out.append(Reply("core.welcome"))
     _enter_flow(book, state, _deep_link_flow(book, payload) or book.menu, out)
@@ -157,7 +157,7 @@ def _language_answer(book: Book, state: State, user_input: Input, out: list[Outp
     _ask_or_menu(book, state, out)
 
 
-def _resume_question(state: State) -> Reply:
+def resume_question(state: State) -> Reply:
     """The "continue / start over" question for an unfinished flow."""
     options = (Option(CONTINUE, "core.continue"), Option(RESTART, "core.restart"))
     return Reply("core.resume", options=options, token=state.seq)
@@ -176,7 +176,7 @@ def _resume_answer(book: Book, state: State, user_input: Input, out: list[Output
     ):
         out.append(Reply("core.use_buttons", notice=True))
         state.seq += 1
-        out.append(_resume_question(state))
+        out.append(resume_question(state))
         return
     state.mode = None
     if user_input.value == CONTINUE:

@@ -1,0 +1,67 @@
+"""Draft reminders: once, after a day of silence, with a controllable clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.drafts import remind_drafts
+from bot.services import open_services
+from bot.settings import load_settings
+from dialogs.model import State
+
+NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def services(tmp_path):
+    opened = await open_services(load_settings(data_dir=tmp_path, bot_token=None))
+    yield opened
+    await opened.close()
+
+
+async def store(services, key: str, state: State, at: dt.datetime) -> None:
+    """Write a conversation as if its last update happened at `at`."""
+    async with services.conversations.open(key) as slot:
+        slot.save(state.to_json())
+    # The store stamps the real time; move it back to the simulated one.
+    async with services.database.session() as session:
+        from sqlalchemy import text
+
+        await session.exec(text("UPDATE conversation SET updated_at = :t WHERE key = :k"),
+                           params={"t": at.timestamp(), "k": key})  # fmt: skip
+        await session.commit()
+
+
+def draft(last_day: str, **data) -> State:
+    """A half-done intake whose last input came on `last_day`."""
+    return State(flow="intake", step="head_name", seq=7, answers={"village": "410225101201"},
+                 data={"today": last_day, **data})  # fmt: skip
+
+
+async def test_idle_draft_is_reminded_once(services):
+    await store(services, "tg:1", draft("2026-11-18"), NOW - dt.timedelta(days=2))
+    sent = []
+
+    async def send(chat, replies, lang):
+        sent.append((chat, [r.key for r in replies], lang))
+
+    assert await remind_drafts(services, send, now=NOW) == 1
+    assert sent == [(1, ["drafts.reminder", "core.resume"], "zh_Hans")]
+    async with services.conversations.open("tg:1") as slot:
+        state = State.from_json(slot.state)
+    assert state.mode == "resume" and state.answers == {"village": "410225101201"}  # nothing lost
+    assert await remind_drafts(services, send, now=NOW + dt.timedelta(days=1)) == 0  # only once
+
+
+async def test_fresh_drafts_other_flows_and_console_are_left_alone(services):
+    await store(services, "tg:2", draft("2026-11-20"), NOW - dt.timedelta(hours=2))
+    await store(services, "tg:3", State(flow="explain", step="topics", data={"today": "2026-11-01"}),
+                NOW - dt.timedelta(days=19))  # fmt: skip
+    await store(services, "console:local", draft("2026-11-01"), NOW - dt.timedelta(days=19))
+
+    async def send(chat, replies, lang):
+        raise AssertionError(f"nothing should be sent, got {chat}")
+
+    assert await remind_drafts(services, send, now=NOW) == 0
