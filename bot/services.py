@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot import intake_effects
+from bot import access_effects, intake_effects
 from bot.effects import Effects
 from bot.settings import Settings
 from content.book import load_book
@@ -50,7 +50,9 @@ async def open_services(settings: Settings) -> Services:
 def _effects(settings: Settings) -> Effects:
     """The event handlers of every feature."""
     effects = Effects()
-    intake_effects.register(effects, cipher=Cipher.from_secret(settings.cipher_secrets()))
+    cipher = Cipher.from_secret(settings.cipher_secrets())
+    intake_effects.register(effects, cipher=cipher)
+    access_effects.register(effects, cipher=cipher, bot_username=settings.bot_username)
     return effects
 
 

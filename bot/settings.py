@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         default=None,
         description="secret(s) encrypting personal numbers at rest; comma-separated, the first encrypts",
     )
+    draft_expiry_days: int = Field(default=30, ge=1, description="unfinished dialogs are cleared after this")
+    closed_retention_days: int = Field(
+        default=730, ge=1, description="closed intent records (and idle households) are deleted after this"
+    )
 
     @field_validator("bot_token")
     @classmethod

@@ -88,7 +88,9 @@ def _command(book: Book, state: State, user_input: Input, out: list[Output]) -> 
     elif name == "language":
         _ask_language(state, out)
     elif name in book.commands:
-        _enter_flow(book, state, book.commands[name], out)
+        # A command's argument ("/invite worker 410225101201 7d") is the flow's first answer.
+        given = {"arg": user_input.arg} if user_input.arg else {}
+        _enter_flow(book, state, book.commands[name], out, answers=given)
     else:
         out.append(Reply("core.unknown_command", notice=True))
         _ask_or_menu(book, state, out)
@@ -332,11 +334,14 @@ def _go(
         _ask(book, state, out)
 
 
-def _enter_flow(book: Book, state: State, flow_id: str, out: list[Output]) -> None:
-    """Start a flow from its first step, with fresh answers."""
+def _enter_flow(
+    book: Book, state: State, flow_id: str, out: list[Output], *, answers: dict[str, Any] | None = None
+) -> None:
+    """Start a flow from its first step, with fresh answers (or the ones given)."""
     flow = book.flows[flow_id]
     state.flow, state.step = flow.id, flow.start
-    state.history, state.answers, state.page, state.mode, state.return_to = [], {}, 0, None, None
+    state.history, state.page, state.mode, state.return_to = [], 0, None, None
+    state.answers = dict(answers or {})
     _ask(book, state, out)
 
 

@@ -229,3 +229,8 @@ def test_deep_link_payload_opens_its_flow():
     assert state.data["start_payload"] == "v_410225101201"
     _, replies = advance(book, State(), Input.command("start", "other_payload"))
     assert keys(replies) == ["core.welcome", "menu.main"]
+
+
+def test_a_commands_argument_is_the_first_answer():
+    state, replies = advance(BOOK, State(), Input.command("survey", "王芳"))
+    assert state.answers == {"arg": "王芳"} and keys(replies) == ["s.name"]
