@@ -31,7 +31,7 @@ from bot.settings import Settings, SettingsError
 from content.i18n import Translator
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "menu", "check", "help", "cancel", "language")
+COMMANDS = ("start", "menu", "check", "intake", "help", "cancel", "language", "forget")
 # Telegram language codes we register command descriptions for; "" is everyone else.
 COMMAND_LANGUAGES = {"": "zh_Hans", "zh": "zh_Hans", "en": "en"}
 # aiogram parametrises Response[T] per call and pydantic caches those classes weakly, so under

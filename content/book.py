@@ -34,6 +34,7 @@ STEP_FIELDS = {
     "choices_from",
     "apply",
     "keep_going",
+    "final",
 }
 CHOICE_FIELDS = {"id", "label", "goto", "value", "action", "apply", "edit"}
 # Actions the engine knows; any other name is sent to the channel as an event.
@@ -136,6 +137,7 @@ def _load_step(path: Path, step_id: str, raw: dict[str, Any], content_dir: Path)
         choices_from=raw.get("choices_from"),
         apply=raw.get("apply"),
         keep_going=bool(raw.get("keep_going", False)),
+        final=bool(raw.get("final", False)),
     )
 
 

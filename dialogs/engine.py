@@ -102,7 +102,8 @@ def _start(book: Book, state: State, payload: str, out: list[Output]) -> None:
         state.data["start_payload"] = payload[:64]
         out.append(Event("deep_link", (("payload", payload[:64]),)))
     flow = book.flows.get(state.flow or "")
-    if flow is not None and flow.resumable and state.step != flow.start:
+    step = flow.steps.get(state.step or "") if flow is not None else None
+    if flow is not None and flow.resumable and step is not None and step.id != flow.start and not step.final:
         state.mode = "resume"
         state.seq += 1
         out.append(resume_question(state))
@@ -301,7 +302,7 @@ def _back(book: Book, state: State, out: list[Output]) -> None:
     """Return to the previous step, or to the menu from a flow's first step."""
     if state.history:
         state.step = state.history.pop()
-        state.page = 0
+        state.page, state.return_to = 0, None  # leaving an edit by Back cancels the way back to the review
         _ask(book, state, out)
     else:
         _enter_flow(book, state, book.menu, out)
@@ -331,7 +332,7 @@ def _go(
         state.history.append(state.step or "")
         state.step = target
         state.page = 0
-        _ask(book, state, out)
+        _ask(book, state, out, entering=True)
 
 
 def _enter_flow(
@@ -342,17 +343,21 @@ def _enter_flow(
     state.flow, state.step = flow.id, flow.start
     state.history, state.page, state.mode, state.return_to = [], 0, None, None
     state.answers = dict(answers or {})
-    _ask(book, state, out)
+    _ask(book, state, out, entering=True)
 
 
-def _ask(book: Book, state: State, out: list[Output]) -> None:
-    """Show the current step, skipping steps whose answer cannot matter."""
+def _ask(book: Book, state: State, out: list[Output], *, entering: bool = False) -> None:
+    """Show the current step, skipping steps whose answer cannot matter.
+
+    A step's event is emitted only when the step is entered, never when its question is
+    merely shown again (after /help, a stale button, a typing error, "continue").
+    """
     flow = book.flows[state.flow or book.menu]
     step = _skip_irrelevant(book, state, flow)
     if step is None:
         _go(book, state, END, out)
         return
-    if step.emit:
+    if step.emit and entering:
         data = (("flow", flow.id), ("answers", copy.deepcopy(state.answers)), ("lang", state.lang))
         out.append(Event(step.emit, data))
     out.append(_question(book, state, flow, step))

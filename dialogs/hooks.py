@@ -23,7 +23,14 @@ _PREDICATES: dict[str, Predicate] = {}
 _LISTERS: dict[str, Lister] = {}
 _TRANSFORMS: dict[str, Transform] = {}
 # Modules of flows that bring hooks of their own; imported on first use, not at import time.
-HOOK_MODULES: tuple[str, ...] = ("dialogs.selfcheck", "dialogs.areas", "dialogs.intake")
+HOOK_MODULES: tuple[str, ...] = (
+    "dialogs.selfcheck",
+    "dialogs.areas",
+    "dialogs.intake",
+    "dialogs.intake_members",
+    "dialogs.intake_screens",
+    "dialogs.intake_submission",
+)
 
 
 @cache

@@ -89,6 +89,7 @@ class Step:
     choices_from: str | None = None  # name of a hook in dialogs.hooks that lists the choices
     apply: str | None = None  # name of a transform in dialogs.hooks run once the step is answered
     keep_going: bool = False  # while editing from a review, go on to `next` instead of returning
+    final: bool = False  # the flow is complete here: /start does not offer to resume it
 
 
 @dataclass(frozen=True)

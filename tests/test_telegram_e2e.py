@@ -43,7 +43,16 @@ async def test_commands_are_registered_in_both_languages(fake, tmp_path):
         await say(fake, USER, "/start", expect=2)
     english = fake.commands_for(language_code="en")
     chinese = fake.commands_for(language_code="zh")
-    assert [c["command"] for c in english] == ["start", "menu", "check", "help", "cancel", "language"]
+    assert [c["command"] for c in english] == [
+        "start",
+        "menu",
+        "check",
+        "intake",
+        "help",
+        "cancel",
+        "language",
+        "forget",
+    ]
     assert english[1]["description"] == "Main menu" and chinese[1]["description"] == "主菜单"
     assert chinese[2]["description"] == "我能享受什么"
 
