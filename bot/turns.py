@@ -5,6 +5,7 @@ slot (locked row) ──► State ──► engine.advance ──► events (eff
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.effects import Effects
@@ -19,6 +20,8 @@ class Slot(Protocol):
     last_update_id: int | None
 
     def save(self, state_json: str, update_id: int | None = None) -> None: ...
+
+    def side_writes(self) -> AbstractAsyncContextManager[None]: ...
 
 
 def load_state(slot: Slot, default_lang: str) -> State:
@@ -41,12 +44,15 @@ async def take_turn(
     first_contact = slot.state is None
     state = load_state(slot, default_lang)
     turn = advance(book, state, user_input)
+    # Effects write through the ORM: side_writes() lets them take turns with the slot's own save.
     if first_contact:
-        await effects.first_contact(key=key, lang=turn.state.lang, session=session)
+        async with slot.side_writes():
+            await effects.first_contact(key=key, lang=turn.state.lang, session=session)
     replies: list[Reply] = []
     for output in turn.replies:
         if isinstance(output, Event):
-            replies.extend(await effects.handle(output, key=key, session=session))
+            async with slot.side_writes():
+                replies.extend(await effects.handle(output, key=key, session=session))
         else:
             replies.append(output)
     slot.save(turn.state.to_json(), update_id)

@@ -9,6 +9,11 @@ Usage, the same for both backends:
 Updates of one key run one at a time, in arrival order, within the process (per-key asyncio
 locks). PostgreSQL also serializes them across processes with a row lock; SQLite does not,
 as the bot runs as a single process on SQLite.
+
+Writes to the same database that happen while a slot is open (the ORM's, in effects) go inside
+`async with slot.side_writes():`. On SQLite that block and this store's own writes take turns
+in arrival order, so neither starves the other; on PostgreSQL at most ORM_WRITERS such blocks
+run at once.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -28,6 +33,12 @@ from storage.keyed_locks import KeyedLocks
 from storage.urls import MEMORY, parse_url
 
 BUSY_TIMEOUT_S = 5.0
+# A row deleted between our SELECT and our INSERT (another process) sends us round again; more
+# than a few rounds means something else is wrong.
+CLAIM_ATTEMPTS = 5
+# SQLAlchemy's default pool_size, which storage.db keeps: more ORM sessions at once make it open
+# overflow connections (each a new PostgreSQL backend) and close them again on return.
+ORM_WRITERS = 5
 _MIGRATE_HINT = "run the migrations first (storage.migrate.upgrade)"
 
 # "key" is a non-reserved word in SQLite and PostgreSQL; the same text runs on both apart from
@@ -63,6 +74,7 @@ class Slot:
     state: str | None
     last_update_id: int | None
     pending: tuple[str, int | None] | None = field(default=None, repr=False)
+    side_writes: Callable[[], AbstractAsyncContextManager[None]] = field(default=nullcontext, repr=False)
 
     def save(self, state_json: str, update_id: int | None = None) -> None:
         """Mark `state_json` to be written when the block exits without an exception."""
@@ -123,6 +135,11 @@ class SqliteConversations(_Lifecycle):
             raise ValueError("SqliteConversations needs a migrated file, not :memory:")
         self.path = Path(path)
         self.locks = KeyedLocks()
+        # SQLite has one writer at a time. The ORM holds that lock from its INSERT to its COMMIT,
+        # across turns of this loop; our writer, retrying with sleeps, would lose every race to
+        # the ORM's threads and time out under a burst of first contacts. Taking turns here is
+        # first come, first served.
+        self._write_turn = asyncio.Lock()
         self._connection: sqlite3.Connection | None = None
 
     async def start(self) -> None:
@@ -151,15 +168,20 @@ class SqliteConversations(_Lifecycle):
         """Load `key`, hold its lock during the block, and write the saved state on exit."""
         async with self.locks.hold(key):
             row = (await self._execute(_SQLITE_SELECT, (key,))).fetchone()
-            slot = Slot(key, *(row or (None, None)))
+            slot = Slot(key, *(row or (None, None)), side_writes=self.side_writes)
             yield slot
             if slot.pending is not None:
                 state, update_id = slot.pending
-                await self._execute(_SQLITE_UPSERT, (key, state, time.time(), update_id))
+                async with self._write_turn:
+                    await self._execute(_SQLITE_UPSERT, (key, state, time.time(), update_id))
+
+    def side_writes(self) -> AbstractAsyncContextManager[None]:
+        """Hold this process's write turn while writing to the same file through another connection."""
+        return self._write_turn
 
     async def delete(self, key: str) -> None:
         """Forget `key` (waits for an open block on it to finish)."""
-        async with self.locks.hold(key):
+        async with self.locks.hold(key), self._write_turn:
             await self._execute(_SQLITE_DELETE, (key,))
 
     async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
@@ -213,6 +235,7 @@ class PostgresConversations(_Lifecycle):
         # In-process locks in front of the row lock: without them, many updates of one key would
         # each take a pooled connection only to wait on the row, starving every other key.
         self.locks = KeyedLocks()
+        self._orm_writers = asyncio.Semaphore(ORM_WRITERS)
         self._pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
@@ -236,7 +259,7 @@ class PostgresConversations(_Lifecycle):
         async with self.locks.hold(key), self._require_pool().acquire() as connection:
             try:
                 async with connection.transaction():
-                    slot = await _lock_row(connection, key)
+                    slot = await _lock_row(connection, key, self.side_writes)
                     yield slot
                     if slot.pending is None:
                         raise _NothingSaved
@@ -244,6 +267,10 @@ class PostgresConversations(_Lifecycle):
                     await connection.execute(_PG_UPDATE, key, state, time.time(), update_id)
             except _NothingSaved:
                 pass
+
+    def side_writes(self) -> AbstractAsyncContextManager[None]:
+        """Hold one of the ORM_WRITERS places while writing through the ORM."""
+        return self._orm_writers
 
     async def delete(self, key: str) -> None:
         """Forget `key` (waits for an open block on it to finish)."""
@@ -257,14 +284,20 @@ class PostgresConversations(_Lifecycle):
         return self._pool
 
 
-async def _lock_row(connection: asyncpg.Connection, key: str) -> Slot:
-    """Make sure the row exists and lock it: a new key gets an uncommitted placeholder row."""
-    while True:
-        if await connection.fetchval(_PG_CLAIM, key):
-            return Slot(key, None, None)
+async def _lock_row(
+    connection: asyncpg.Connection, key: str, side_writes: Callable[[], AbstractAsyncContextManager[None]]
+) -> Slot:
+    """Lock the row of `key`; a new key gets an uncommitted placeholder row, locked as well."""
+    # Lock first: the row exists for every update but a user's first, so that is one round trip.
+    for _ in range(CLAIM_ATTEMPTS):
         row = await connection.fetchrow(_PG_LOCK, key)
-        if row is not None:  # None only if another process deleted it in between: claim again
-            return Slot(key, row["state"], row["last_update_id"])
+        if row is not None:
+            return Slot(key, row["state"], row["last_update_id"], side_writes=side_writes)
+        # Another process may be inserting the same key: the INSERT waits for its transaction,
+        # then claims the key (it rolled back) or does nothing (it committed: lock that row).
+        if await connection.fetchval(_PG_CLAIM, key):
+            return Slot(key, None, None, side_writes=side_writes)
+    raise RuntimeError(f"could not lock conversation {key!r}: it kept being deleted")
 
 
 # ---------------------------------------------------------------- choosing
