@@ -26,6 +26,7 @@ from aiogram.types import BotCommand
 
 from bot.handlers import build_router
 from bot.middlewares import ConversationMiddleware
+from bot.scheduler import start_background, stop_background
 from bot.services import Services, open_services
 from bot.settings import Settings, SettingsError
 from content.i18n import Translator
@@ -51,7 +52,7 @@ def build_bot(settings: Settings) -> Bot:
 
 def build_dispatcher(services: Services) -> Dispatcher:
     """The dispatcher with the conversation middleware and the dialog router."""
-    dispatcher = Dispatcher()
+    dispatcher = Dispatcher(disable_fsm=True)  # the dialogs keep their own state
     dispatcher.update.outer_middleware(ConversationMiddleware(services))
     dispatcher.include_router(build_router(services))
     dispatcher["response_types"] = [Response[method.__returning__] for method in _HOT_METHODS]
@@ -81,12 +82,15 @@ async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
 async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """Long polling until cancelled or stopped by a signal."""
     services, bot, dispatcher = await _prepare(settings)
+    stop = asyncio.Event()
+    jobs = start_background(services, bot, settings, stop)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         if ready is not None:
             dispatcher.startup.register(lambda: ready.set())
         await dispatcher.start_polling(bot, handle_signals=ready is None, close_bot_session=True)
     finally:
+        await stop_background(jobs, stop)
         await services.close()
 
 
@@ -100,17 +104,23 @@ async def run_webhook(settings: Settings, *, ready: asyncio.Event | None = None)
     services, bot, dispatcher = await _prepare(settings)
     secret = settings.webhook_secret.get_secret_value()
     app = web.Application()
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret).register(app, path=settings.webhook_path)
+    # Answer Telegram only once the update is applied: Telegram sends a chat's next update after
+    # that, so one user's updates stay in order, and a failed one is delivered again.
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=False)
+    handler.register(app, path=settings.webhook_path)
     setup_application(app, dispatcher, bot=bot)
     await bot.set_webhook(f"{settings.webhook_url}{settings.webhook_path}", secret_token=secret)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+    stop = asyncio.Event()
+    jobs = start_background(services, bot, settings, stop)
     if ready is not None:
         ready.set()
     try:
         await asyncio.Event().wait()
     finally:
+        await stop_background(jobs, stop)
         await runner.cleanup()
         await services.close()

@@ -68,6 +68,7 @@ class ConsoleChat:
                 default_lang=self.lang,
                 effects=services.effects,
                 session=session,
+                cipher=services.cipher,
             )
         self.lang = state.lang
         self._print(Translator(state.lang), replies, out)

@@ -83,6 +83,7 @@ async def _turn(services: Services, user_input: Input, data: dict[str, Any]) -> 
         default_lang=data["default_lang"],
         effects=services.effects,
         session=data["session"],
+        cipher=services.cipher,
         update_id=update.update_id if update is not None else None,
     )
 

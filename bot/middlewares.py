@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,20 @@ from aiogram.types import TelegramObject, Update
 
 from bot.services import Services
 from content.i18n import language_from_telegram
+
+REDELIVERY_WINDOW_S = 24 * 3600
+
+
+def already_applied(update_id: int | None, last: int | None, written: float | None, now: float) -> bool:
+    """True when this update, or a later one of the same user, was applied already.
+
+    Polling after a crash fetches a whole batch again, so an id below the last applied one is a
+    redelivery too. Telegram keeps an update 24 hours at most and may restart its ids after a
+    week without updates, so an old `last` no longer says anything.
+    """
+    if update_id is None or last is None or update_id > last:
+        return False
+    return update_id == last or (written is not None and now - written < REDELIVERY_WINDOW_S)
 
 
 def conversation_key(update: Update) -> tuple[str, Any] | None:
@@ -40,8 +55,8 @@ class ConversationMiddleware(BaseMiddleware):
             return None  # group chats and other update kinds are not dialogs
         key, sender = found
         async with self.services.conversations.open(key) as slot:
-            if event.update_id is not None and slot.last_update_id == event.update_id:
-                return None  # Telegram delivered this update again: it was applied already
+            if already_applied(event.update_id, slot.last_update_id, slot.updated_at, time.time()):
+                return None  # Telegram delivered this update (or an earlier one) again
             async with self.services.database.session() as session:
                 data.update(
                     slot=slot,

@@ -1,7 +1,8 @@
 """Background jobs of the bot process: periodic tasks that stop cleanly with the bot.
 
-    start_background ──► every hour: draft reminders
-                    (──► the delivery worker, HR reminders and retention join here)
+start_background ──► every hour: draft reminders
+                 ├─► every day: retention (expired drafts, closed records)
+                 └─► the delivery worker (digests to county HR)
 """
 
 from __future__ import annotations
@@ -15,30 +16,56 @@ from typing import Any
 
 from bot.drafts import remind_drafts, telegram_sender
 from bot.services import Services
+from bot.settings import Settings
+from storage.repositories.retention import purge
 
 log = logging.getLogger(__name__)
 HOUR = 3600.0
+DAY = 24 * HOUR
 
 
 async def every(seconds: float, job: Callable[[], Awaitable[Any]], stop: asyncio.Event, name: str) -> None:
-    """Run `job` now and then every `seconds` until `stop` is set; a failing run is logged, not fatal."""
-    while not stop.is_set():
+    """Run `job` every `seconds` until `stop` is set; a failing run is logged, not fatal.
+
+    The first run comes after one interval, not at start-up: a bot restarted in a loop must not
+    turn into a loop of reminders and purges.
+    """
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+        if stop.is_set():
+            return
         try:
             await job()
         except Exception:  # one bad run must not end the schedule
             log.exception("background job %s failed", name)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
 
 
-def start_background(services: Services, bot: Any, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    """Start the periodic jobs; they end when `stop` is set."""
+def start_background(
+    services: Services, bot: Any, settings: Settings, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """Start the periodic jobs and the delivery worker; they end when `stop` is set."""
+    from bot.delivery.worker import run_delivery
+
     send = telegram_sender(bot)
 
     async def drafts() -> None:
         await remind_drafts(services, send, now=dt.datetime.now(dt.UTC))
 
-    return [asyncio.create_task(every(HOUR, drafts, stop, "draft reminders"), name="draft reminders")]
+    async def retention() -> None:
+        async with services.database.session() as session:
+            await purge(
+                session=session,
+                now=dt.datetime.now(dt.UTC),
+                draft_days=settings.draft_expiry_days,
+                closed_days=settings.closed_retention_days,
+            )
+
+    return [
+        asyncio.create_task(every(HOUR, drafts, stop, "draft reminders"), name="draft reminders"),
+        asyncio.create_task(every(DAY, retention, stop, "retention"), name="retention"),
+        asyncio.create_task(run_delivery(settings, bot, stop=stop), name="delivery"),
+    ]
 
 
 async def stop_background(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:

@@ -26,6 +26,7 @@ class Services:
     database: Database
     conversations: Any
     effects: Effects
+    cipher: Cipher
 
     async def close(self) -> None:
         """Close the stores."""
@@ -44,13 +45,14 @@ async def open_services(settings: Settings) -> Services:
     book = replace(book, context={**book.context, "areas": await _area_index(database)})
     conversations = open_conversations(url)
     await conversations.start()
-    return Services(book=book, database=database, conversations=conversations, effects=_effects(settings))
+    cipher = Cipher.from_secret(settings.cipher_secrets())
+    effects = _effects(settings, cipher)
+    return Services(book=book, database=database, conversations=conversations, effects=effects, cipher=cipher)
 
 
-def _effects(settings: Settings) -> Effects:
+def _effects(settings: Settings, cipher: Cipher) -> Effects:
     """The event handlers of every feature."""
     effects = Effects()
-    cipher = Cipher.from_secret(settings.cipher_secrets())
     intake_effects.register(effects, cipher=cipher)
     access_effects.register(effects, cipher=cipher, bot_username=settings.bot_username)
     return effects

@@ -9,8 +9,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.effects import Effects
+from bot.sealing import seal, unseal
 from dialogs.engine import advance
 from dialogs.model import Book, Event, Input, Reply, State
+from storage.crypto import Cipher
 
 
 class Slot(Protocol):
@@ -24,11 +26,6 @@ class Slot(Protocol):
     def side_writes(self) -> AbstractAsyncContextManager[None]: ...
 
 
-def load_state(slot: Slot, default_lang: str) -> State:
-    """The stored state, or a fresh one in the language the channel guessed."""
-    return State.from_json(slot.state) if slot.state else State(lang=default_lang)
-
-
 async def take_turn(
     *,
     book: Book,
@@ -38,11 +35,12 @@ async def take_turn(
     default_lang: str,
     effects: Effects,
     session: Any,
+    cipher: Cipher,
     update_id: int | None = None,
 ) -> tuple[State, list[Reply]]:
     """Advance the dialog; effects run before the state is saved, so a failure loses no step."""
     first_contact = slot.state is None
-    state = load_state(slot, default_lang)
+    state = unseal(slot.state, cipher, default_lang)
     turn = advance(book, state, user_input)
     # Effects write through the ORM: side_writes() lets them take turns with the slot's own save.
     if first_contact:
@@ -55,5 +53,5 @@ async def take_turn(
                 replies.extend(await effects.handle(output, key=key, session=session))
         else:
             replies.append(output)
-    slot.save(turn.state.to_json(), update_id)
+    slot.save(seal(turn.state, cipher), update_id)
     return turn.state, replies

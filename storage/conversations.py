@@ -43,7 +43,7 @@ _MIGRATE_HINT = "run the migrations first (storage.migrate.upgrade)"
 
 # "key" is a non-reserved word in SQLite and PostgreSQL; the same text runs on both apart from
 # the placeholders. A save without an update id keeps the last one seen.
-_SQLITE_SELECT = "SELECT state, last_update_id FROM conversation WHERE key = ?"
+_SQLITE_SELECT = "SELECT state, last_update_id, updated_at FROM conversation WHERE key = ?"
 _SQLITE_UPSERT = (
     "INSERT INTO conversation (key, state, updated_at, last_update_id) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, "
@@ -57,7 +57,7 @@ _PG_CLAIM = (
     "INSERT INTO conversation (key, state, updated_at) VALUES ($1, '', 0) "
     "ON CONFLICT (key) DO NOTHING RETURNING true"
 )
-_PG_LOCK = "SELECT state, last_update_id FROM conversation WHERE key = $1 FOR UPDATE"
+_PG_LOCK = "SELECT state, last_update_id, updated_at FROM conversation WHERE key = $1 FOR UPDATE"
 _PG_UPDATE = (
     "UPDATE conversation SET state = $2, updated_at = $3, "
     "last_update_id = COALESCE($4, last_update_id) WHERE key = $1"
@@ -73,6 +73,7 @@ class Slot:
     key: str
     state: str | None
     last_update_id: int | None
+    updated_at: float | None = None  # epoch seconds of the last save
     pending: tuple[str, int | None] | None = field(default=None, repr=False)
     side_writes: Callable[[], AbstractAsyncContextManager[None]] = field(default=nullcontext, repr=False)
 
@@ -168,7 +169,7 @@ class SqliteConversations(_Lifecycle):
         """Load `key`, hold its lock during the block, and write the saved state on exit."""
         async with self.locks.hold(key):
             row = (await self._execute(_SQLITE_SELECT, (key,))).fetchone()
-            slot = Slot(key, *(row or (None, None)), side_writes=self.side_writes)
+            slot = Slot(key, *(row or (None, None, None)), side_writes=self.side_writes)
             yield slot
             if slot.pending is not None:
                 state, update_id = slot.pending
@@ -292,7 +293,7 @@ async def _lock_row(
     for _ in range(CLAIM_ATTEMPTS):
         row = await connection.fetchrow(_PG_LOCK, key)
         if row is not None:
-            return Slot(key, row["state"], row["last_update_id"], side_writes=side_writes)
+            return Slot(key, row["state"], row["last_update_id"], row["updated_at"], side_writes=side_writes)
         # Another process may be inserting the same key: the INSERT waits for its transaction,
         # then claims the key (it rolled back) or does nothing (it committed: lock that row).
         if await connection.fetchval(_PG_CLAIM, key):

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from bot import access_effects
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.repositories.intake import submit_intake
@@ -99,19 +98,3 @@ async def submit(db: Database, cipher: Cipher, data: dict, who: str = "tg:500", 
         return await submit_intake(
             session=session, submission=data, cipher=cipher, submitted_by=who, now=kwargs.pop("now", NOW)
         )
-
-
-def with_access_effects(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the bot register the access effects (until bot/services.py does it itself)."""
-    from bot import services
-
-    original = services._effects
-
-    def effects(settings: Any) -> Any:
-        built = original(settings)
-        if "forget_requested" not in built.handlers:
-            cipher = Cipher.from_secret(settings.cipher_secrets())
-            access_effects.register(built, cipher=cipher, bot_username=settings.bot_username)
-        return built
-
-    monkeypatch.setattr(services, "_effects", effects)

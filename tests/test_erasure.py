@@ -30,7 +30,6 @@ from tests.access_support import (  # noqa: F401
     submission,
     submit,
     url_fixture,
-    with_access_effects,
 )
 from tests.fakebot import FakeBotAPI
 from tests.telegram_harness import polling_bot, press, say, settings_for
@@ -234,7 +233,6 @@ async def households(settings) -> list[str]:
 
 
 async def test_forget_asks_first_then_erases_what_the_household_entered_itself(fake, tmp_path, monkeypatch):
-    with_access_effects(monkeypatch)
     settings = settings_for(fake, tmp_path)
     await submit_own(settings, SELF, "household")
     async with polling_bot(settings):
@@ -266,7 +264,6 @@ async def test_forget_asks_first_then_erases_what_the_household_entered_itself(f
 
 
 async def test_forget_by_a_worker_only_clears_drafts_and_says_so(fake, tmp_path, monkeypatch):
-    with_access_effects(monkeypatch)
     settings = settings_for(fake, tmp_path)
     await submit_own(settings, WORKER, "worker")
     await asyncio.to_thread(cli_access.admin_add, settings.db_url, WORKER)  # any staff role

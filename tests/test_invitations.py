@@ -20,7 +20,6 @@ from tests.access_support import (  # noqa: F401
     cipher_fixture,
     db_fixture,
     url_fixture,
-    with_access_effects,
 )
 from tests.fakebot import FakeBotAPI
 from tests.telegram_harness import polling_bot, say, settings_for
@@ -202,7 +201,6 @@ async def fake():
 async def test_admin_invites_a_worker_who_joins_and_a_second_user_is_refused(
     fake, tmp_path, monkeypatch, capsys
 ):
-    with_access_effects(monkeypatch)
     settings = settings_for(fake, tmp_path).model_copy(update={"bot_username": "outreach_test_bot"})
     assert await asyncio.to_thread(cli_access.admin_add, settings.db_url, ADMIN) == 0
     async with polling_bot(settings):
@@ -228,7 +226,6 @@ async def test_admin_invites_a_worker_who_joins_and_a_second_user_is_refused(
 
 
 async def test_a_household_sending_invite_is_refused_politely(fake, tmp_path, monkeypatch):
-    with_access_effects(monkeypatch)
     settings = settings_for(fake, tmp_path)
     async with polling_bot(settings):
         await say(fake, NEWCOMER, "/start", expect=2)

@@ -28,12 +28,14 @@ from aiogram.types import Update
 
 from bot.app import build_dispatcher
 from bot.effects import Effects
+from bot.sealing import unseal
 from bot.services import Services, open_services
 from bot.settings import SettingsError, load_settings
 from bot.workers import check_workers, serve_webhook_workers
 from dialogs.model import Book, Flow, State, Step
 from storage import conversations
 from storage.conversations import PostgresConversations
+from storage.crypto import Cipher
 from storage.db import Database
 from storage.urls import asyncpg_dsn
 from tests.fakebot import FakeBotAPI
@@ -54,6 +56,8 @@ logging.basicConfig(level="WARNING")
 sys.exit(serve_webhook_workers(load_settings(), 2))
 """
 
+
+DATA_KEY = "scale-test-data-key-" + "k" * 20  # the workers and the test read the same answers
 
 def recording_book(answers: int = ANSWERS) -> Book:
     """A menu flow of typed answers: step i stores its answer under "aNN" and leads to step i+1."""
@@ -91,7 +95,7 @@ class Worker:
     async def stored(self, user: int) -> tuple[State, int | None]:
         """The user's stored state and last applied update id (read, nothing written)."""
         async with self.services.conversations.open(f"tg:{user}") as slot:
-            return State.from_json(slot.state), slot.last_update_id
+            return unseal(slot.state, self.services.cipher, "zh_Hans"), slot.last_update_id
 
 
 @pytest.fixture
@@ -235,7 +239,7 @@ def _worker_env(fake: FakeBotAPI, database_url: str, port: int, data_dir: Path) 
         **os.environ, "BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,
         "DATABASE_URL": database_url, "DATA_DIR": str(data_dir), "WEBHOOK_URL": "https://bot.example.org",
         "WEBHOOK_SECRET": SECRET, "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(port),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(ROOT), "DATA_KEY": DATA_KEY,
     }  # fmt: skip
 
 
@@ -294,4 +298,16 @@ async def test_two_webhook_processes_apply_each_update_in_order(
     async with PostgresConversations(asyncpg_dsn(migrated_postgres_url)) as store:
         for user in users:
             async with store.open(f"tg:{user}") as slot:
-                assert recorded(State.from_json(slot.state))[:3] == [answer(user, i) for i in range(3)]
+                state = unseal(slot.state, Cipher.from_secret(DATA_KEY), "zh_Hans")
+                assert recorded(state)[:3] == [answer(user, i) for i in range(3)]
+
+
+def test_redelivered_updates_are_recognised_within_telegrams_window():
+    from bot.middlewares import REDELIVERY_WINDOW_S, already_applied
+
+    now = 1_800_000_000.0
+    assert already_applied(10, 10, now - 5, now)  # the same update again
+    assert already_applied(9, 10, now - 5, now)  # an earlier one of a re-fetched batch
+    assert not already_applied(11, 10, now - 5, now)  # the next one
+    assert not already_applied(9, 10, now - REDELIVERY_WINDOW_S - 1, now)  # ids restarted after a long pause
+    assert not already_applied(9, None, None, now) and not already_applied(None, 10, now, now)

@@ -78,7 +78,10 @@ async def _increment(
     inside = update(RateLimit).where(this, col(RateLimit.window_start) > cutoff)
     if (await session.exec(inside.values(count=RateLimit.count + 1))).rowcount:
         return await _current(session, key, action)
-    expired = update(RateLimit).where(this).values(count=1, window_start=now)
+    # Only a window that has really ended restarts: a row another transaction has just inserted
+    # (and committed since our first UPDATE) is counted by the retry, never reset.
+    ended = col(RateLimit.window_start) <= cutoff
+    expired = update(RateLimit).where(this, ended).values(count=1, window_start=now)
     if (await session.exec(expired)).rowcount:
         return 1
     session.add(RateLimit(key=key, action=action, window_start=now, count=1))
