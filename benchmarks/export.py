@@ -6,10 +6,16 @@ a row source and writes a file to a temporary directory; the child reports its t
 rate is flat); the others on all of them. Prints the median of the runs per writer; the last line is one
 JSON object with the figures.
 
-    .venv/bin/python benchmarks/export.py [--rows 1000000] [--runs 3] [--source synthetic]
+    .venv/bin/python benchmarks/export.py [--rows 1000000] [--runs 3] [--source synthetic|db] [--db FILE]
 
 A row source is a function `(rows) -> Iterator[tuple]` yielding rows in `export_columns()` order; add one
 to `row_source` (for example a database query) and select it with --source.
+
+`--source db` measures the real export path instead of the writers alone: it first seeds `--rows` records
+into a temporary SQLite database (bot.demo_data through storage.bulk_seed; `--db FILE` keeps the file and
+reuses it when it already holds that many), then times `outreach export`'s function (storage.hr_export:
+the query on the stdlib driver, labels and place names from SQL, masks precomputed; a large CSV in one
+process per CPU) for xlsx and csv, and openpyxl fed by the same query. Rates include the query.
 """
 
 from __future__ import annotations
@@ -17,18 +23,24 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, timedelta
 from itertools import count, cycle, islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storage.exports.csv_export import write_csv
 from storage.exports.progress import ProgressReporter
 from storage.exports.xlsx import Column, write_xlsx
+
+if TYPE_CHECKING:  # the export path is imported by the children that use it, so its memory counts there
+    from storage.hr_export import ExportJob
 
 OPENPYXL_MAX_ROWS = 200_000
 WRITERS = ("xlsx", "openpyxl", "csv")
@@ -83,7 +95,77 @@ def row_source(name: str) -> Source:
     """The row source called `name`."""
     if name == "synthetic":
         return synthetic_rows
+    if name == "db":
+        return db_rows
     raise SystemExit(f"unknown row source {name!r}")
+
+
+# ---------------------------------------------------------------- --source db: the real export path
+
+DB_ENV = "EXPORT_BENCH_DB"  # the seeded database, for the child processes
+DB_COUNTY = "410225"  # 兰考县: its sample villages are shipped with the bot
+
+
+def db_job(fmt: str, out: Path) -> ExportJob:
+    """The export job of the seeded county, as `outreach export --county 410225` builds it."""
+    from bot.hr.tables import export_job, export_query
+    from content.i18n import Translator
+
+    translator = Translator("zh_Hans")
+    query = export_query(translator, (DB_COUNTY,))
+    return export_job(f"sqlite:///{os.environ[DB_ENV]}", translator, query, out, fmt)
+
+
+def db_rows(rows: int) -> Iterator[tuple]:
+    """`rows` rows of the real export query, as the XLSX writer gets them."""
+    from storage.hr_export import export_rows
+
+    return islice(export_rows(db_job("xlsx", Path(os.devnull))), rows)
+
+
+def write_db(writer: str, path: Path, rows: int) -> int:
+    """The real export function for xlsx and csv; openpyxl fed by the same query."""
+    from storage.hr_export import export_file
+
+    job = db_job("csv" if writer == "csv" else "xlsx", path)
+    with ProgressReporter(f"  {writer}") as reporter:
+        if writer == "openpyxl":
+            return write_openpyxl(path, db_rows(rows), reporter, [column.header for column in job.columns])
+        return export_file(job, progress=reporter)
+
+
+def seed_db(path: Path, records: int) -> float:
+    """Seed `records` records into the SQLite file (unless it holds them already); the seconds it took."""
+    import asyncio
+    import sqlite3
+    from datetime import UTC
+
+    from bot.demo_data import households
+    from content.demo import load_pools
+    from storage import migrate
+    from storage.bulk_seed import bulk_seed_sqlite
+    from storage.crypto import Cipher
+    from storage.repositories.areas import read_csv, shipped_csv_paths
+
+    url = f"sqlite:///{path}"
+    asyncio.run(migrate.upgrade_async(url))
+    with sqlite3.connect(path) as connection:
+        if connection.execute("SELECT count(*) FROM intent_record").fetchone()[0] >= records:
+            return 0.0
+        areas = [row for csv_path in shipped_csv_paths() for row in read_csv(csv_path)]
+        connection.executemany(
+            "INSERT OR IGNORE INTO area (code, name, parent_code, level) VALUES (?, ?, ?, ?)",
+            [(a["code"], a["name"], a["parent_code"] or None, int(a["level"])) for a in areas],
+        )
+    villages = [a["code"] for a in areas if a["level"] == "5" and a["code"].startswith(DB_COUNTY)]
+    started = time.perf_counter()
+    made = households(records, villages, load_pools(), "demo", now=datetime.now(UTC))
+    rows = ((h.submission, h.created_at, h.statuses) for h in made)
+    cipher = Cipher.from_secret("benchmark-secret-0123456789-abcdefghij")
+    bulk_seed_sqlite(
+        path=str(path), households=rows, cipher=cipher, actor="cli:benchmark", max_records=records
+    )
+    return time.perf_counter() - started
 
 
 def synthetic_rows(rows: int) -> Iterator[tuple]:
@@ -122,13 +204,15 @@ def write_with(writer: str, path: Path, rows: Iterator[tuple]) -> int:
         return write_openpyxl(path, rows, reporter)
 
 
-def write_openpyxl(path: Path, rows: Iterator[tuple], progress: Callable[[int], None]) -> int:
+def write_openpyxl(
+    path: Path, rows: Iterator[tuple], progress: Callable[[int], None], headers: list[str] | None = None
+) -> int:
     """The same rows through openpyxl's write-only mode, the baseline."""
     from openpyxl import Workbook  # imported in its child only, so that its memory is counted there alone
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("名单")
-    sheet.append([column.header for column in export_columns()])
+    sheet.append(headers or [column.header for column in export_columns()])
     written = 0
     for written, row in enumerate(rows, 1):
         sheet.append(row)
@@ -142,10 +226,18 @@ def write_openpyxl(path: Path, rows: Iterator[tuple], progress: Callable[[int], 
 def child(writer: str, source: str, rows: int, directory: str) -> dict:
     """Run one writer (in a fresh process) and report its rate, peak memory and file size."""
     path = Path(directory) / f"{writer}{SUFFIXES[writer]}"
+    if source == "db":
+        import storage.hr_export  # noqa: F401 - imported before the clock starts: the query is timed, not imports
     started = time.perf_counter()
-    written = write_with(writer, path, row_source(source)(rows))
+    if source == "db":
+        written = write_db(writer, path, rows)
+    else:
+        written = write_with(writer, path, row_source(source)(rows))
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    # KiB on Linux; a CSV export in parts has its processes' peaks among the children.
+    peak_kib = max(
+        resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
     size = path.stat().st_size
     path.unlink()
     return {
@@ -166,12 +258,13 @@ def source_rate(source: str, rows: int) -> float:
 
 def measure(writer: str, args: argparse.Namespace, directory: str) -> list[dict]:
     """Run `writer` args.runs times, each in its own spawned process."""
-    rows = min(args.rows, OPENPYXL_MAX_ROWS) if writer == "openpyxl" else args.rows
+    rows = min(args.rows, args.openpyxl_rows) if writer == "openpyxl" else args.rows
     context = multiprocessing.get_context("spawn")
     results = []
     for run in range(1, args.runs + 1):
-        with context.Pool(1) as pool:
-            result = pool.apply(child, (writer, args.source, rows, directory))
+        # Not a multiprocessing.Pool: its workers are daemons, which may not start the CSV export's parts.
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            result = pool.submit(child, writer, args.source, rows, directory).result()
         results.append(result)
         print(
             f"{writer}: run {run}: {result['rows']:,} rows, {result['rows_per_s']:,.0f} rows/s, "
@@ -183,8 +276,15 @@ def measure(writer: str, args: argparse.Namespace, directory: str) -> list[dict]
 
 def main(args: argparse.Namespace) -> dict:
     """Measure every writer and summarise."""
-    print(f"source {args.source}: {source_rate(args.source, args.rows):,.0f} rows/s alone", flush=True)
     with tempfile.TemporaryDirectory(prefix="export-bench-") as directory:
+        if args.source == "db":
+            os.environ[DB_ENV] = str(Path(args.db or Path(directory) / "records.sqlite3").resolve())
+            # In a child: a parent grown by seeding would lend its RSS to every child it forks (ru_maxrss
+            # survives the exec of a spawned process on Linux), inflating their peaks.
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                seconds = pool.submit(seed_db, Path(os.environ[DB_ENV]), args.rows).result()
+            print(f"seeded {args.rows:,} records in {seconds:,.1f} s into {os.environ[DB_ENV]}", flush=True)
+        print(f"source {args.source}: {source_rate(args.source, args.rows):,.0f} rows/s alone", flush=True)
         results = {writer: measure(writer, args, directory) for writer in WRITERS}
     rates = {writer: statistics.median(r["rows_per_s"] for r in runs) for writer, runs in results.items()}
     peaks = {writer: max(r["peak_rss_mb"] for r in runs) for writer, runs in results.items()}
@@ -199,7 +299,7 @@ def main(args: argparse.Namespace) -> dict:
         "rows": args.rows,
         "csv_peak_rss_mb": round(peaks["csv"], 1),
         "openpyxl_peak_rss_mb": round(peaks["openpyxl"], 1),
-        "openpyxl_rows": min(args.rows, OPENPYXL_MAX_ROWS),
+        "openpyxl_rows": min(args.rows, args.openpyxl_rows),
         "runs": args.runs,
         "source": args.source,
     }
@@ -212,7 +312,11 @@ def parse_args() -> argparse.Namespace:
         "--rows", type=int, default=1_000_000, help="rows per run (openpyxl: at most 200,000)"
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per writer (the median is reported)")
-    parser.add_argument("--source", default="synthetic", help="row source (see row_source)")
+    parser.add_argument("--source", default="synthetic", help="row source: synthetic or db (see row_source)")
+    parser.add_argument("--db", help="with --source db: the SQLite file to seed (kept) or reuse")
+    parser.add_argument(
+        "--openpyxl-rows", type=int, default=OPENPYXL_MAX_ROWS, help="rows openpyxl writes (its rate is flat)"
+    )
     return parser.parse_args()
 
 

@@ -16,11 +16,15 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 
 from bot.callbacks import input_from_callback
+from bot.delivery.commands import COMMANDS as DESTINATION_COMMANDS
+from bot.delivery.commands import handle_hr_command
+from bot.hr.router import handle_hr_callback, handle_hr_message
 from bot.render import outgoing
 from bot.services import Services
 from bot.turns import take_turn
 from content.i18n import Translator, language_from_telegram
 from dialogs.model import Input, Reply, State
+from storage.repositories.access import load_member
 
 log = logging.getLogger(__name__)
 CALLBACK_NOTICE_LIMIT = 200
@@ -43,13 +47,19 @@ def build_router(services: Services) -> Router:
 
     @router.message()
     async def on_message(message: Message, bot: Bot, **data: Any) -> None:
-        """Feed a message to the engine and send the replies."""
+        """HR and admin commands first; anything else in a private chat goes to the engine."""
+        if await _office_message(message, bot, data):
+            return
+        if data["slot"] is None:
+            return  # a group chat: only the HR commands above are for the bot
         state, replies = await _turn(services, input_from_message(message), data)
         await _send(bot, message.chat.id, Translator(state.lang), replies)
 
     @router.callback_query()
     async def on_press(query: CallbackQuery, bot: Bot, **data: Any) -> None:
         """Feed a button press to the engine, mark the pressed message, send the replies."""
+        if await handle_hr_callback(query, bot, session=data["session"]) or data["slot"] is None:
+            return
         user_input = replace(input_from_callback(query.data), today=date.today().isoformat())
         state, replies = await _turn(services, user_input, data)
         translator = Translator(state.lang)
@@ -70,6 +80,19 @@ def build_router(services: Services) -> Router:
             await bot.send_message(chat, Translator(_lang_of(event)).text("core.error"))
 
     return router
+
+
+async def _office_message(message: Message, bot: Bot, data: dict[str, Any]) -> bool:
+    """County HR commands, pending follow-up notes and admins' /hr_* commands; True when handled."""
+    session, lang = data["session"], data["default_lang"]
+    command = input_from_message(message)
+    if command.kind == "command" and command.value in DESTINATION_COMMANDS and message.from_user is not None:
+        member = await load_member(session=session, channel_key=f"tg:{message.from_user.id}")
+        reply = await handle_hr_command(command, member, session)
+        await _send(bot, message.chat.id, Translator(lang), [reply])
+        return True
+    # Buttons are the usual input; typed text costs one indexed lookup for a pending HR note.
+    return await handle_hr_message(message, bot, session=session, translator_lang=lang)
 
 
 async def _turn(services: Services, user_input: Input, data: dict[str, Any]) -> tuple[State, list[Reply]]:

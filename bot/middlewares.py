@@ -11,6 +11,7 @@ from aiogram.types import TelegramObject, Update
 
 from bot.services import Services
 from content.i18n import language_from_telegram
+from dialogs.model import DEFAULT_LANGUAGE
 
 REDELIVERY_WINDOW_S = 24 * 3600
 
@@ -50,9 +51,11 @@ class ConversationMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        found = conversation_key(event) if isinstance(event, Update) else None
+        if not isinstance(event, Update):
+            return None
+        found = conversation_key(event)
         if found is None:
-            return None  # group chats and other update kinds are not dialogs
+            return await self._outside_dialogs(handler, event, data)
         key, sender = found
         async with self.services.conversations.open(key) as slot:
             if already_applied(event.update_id, slot.last_update_id, slot.updated_at, time.time()):
@@ -65,3 +68,16 @@ class ConversationMiddleware(BaseMiddleware):
                     default_lang=language_from_telegram(getattr(sender, "language_code", None)),
                 )
                 return await handler(event, data)
+
+    async def _outside_dialogs(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+    ) -> Any:
+        """Group chats (county HR offices): a session for their commands, no conversation row."""
+        if event.message is None and event.callback_query is None:
+            return None  # other update kinds are not handled
+        async with self.services.database.session() as session:
+            data.update(slot=None, session=session, key=None, default_lang=DEFAULT_LANGUAGE)
+            return await handler(event, data)

@@ -46,6 +46,7 @@ def start_background(
 ) -> list[asyncio.Task[None]]:
     """Start the periodic jobs and the delivery worker; they end when `stop` is set."""
     from bot.delivery.worker import run_delivery
+    from bot.hr.reminders import run_reminders
 
     send = telegram_sender(bot)
 
@@ -65,6 +66,7 @@ def start_background(
         asyncio.create_task(every(HOUR, drafts, stop, "draft reminders"), name="draft reminders"),
         asyncio.create_task(every(DAY, retention, stop, "retention"), name="retention"),
         asyncio.create_task(run_delivery(settings, bot, stop=stop), name="delivery"),
+        asyncio.create_task(run_reminders(settings, bot, stop=stop), name="progress table reminders"),
     ]
 
 

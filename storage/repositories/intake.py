@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.crypto import Cipher
 from storage.models import Consent, Household, IntentRecord, Member, Outbox, utc_now
 from storage.repositories import intake_match as match
+from storage.repositories import masks
 from storage.repositories.intake_records import queue, upsert_intent
 from storage.repositories.keys import rotate_keys
 from storage.submission import (
@@ -86,6 +87,9 @@ async def submit_intake(
     writer = match.Writer(session, cipher, submitted_by, intake.answered_by, now or utc_now())
     try:
         result = await _write(writer, intake, eligibility)
+        # Masked numbers for HR's lists and exports, kept in step within the same transaction.
+        await masks.refresh(session=session, cipher=cipher, household_ids=[result.household_id],
+                            member_ids=result.member_ids)  # fmt: skip
         await session.commit()
     except BaseException:
         await session.rollback()

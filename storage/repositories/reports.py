@@ -1,0 +1,200 @@
+"""Figures for HR: the weekly summary, the annual progress table's counts, reminders sent, area names.
+
+Every function takes the session as a keyword argument; readers never commit, the reminder claims
+commit. All SQL is portable (CASE, COUNT(DISTINCT ...), substr), so SQLite and PostgreSQL agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, distinct, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Area, Household, IntentRecord, Member
+from storage.models_followup import ReminderSent
+from storage.repositories.export_rows import in_scope
+
+UNITS = ("records", "members", "households")
+DATES = ("created_at", "status_changed_at")
+BATCH = 500  # codes per IN (...)
+
+
+# ---------------------------------------------------------------- summary
+
+
+@dataclass
+class Tally:
+    """Records in total and created this week."""
+
+    total: int = 0
+    week: int = 0
+
+    def add(self, total: int, week: int) -> None:
+        """Count more records."""
+        self.total += total
+        self.week += week
+
+
+@dataclass
+class Summary:
+    """Records by township (code), kind of wish and status."""
+
+    total: Tally = field(default_factory=Tally)
+    by_township: dict[str, Tally] = field(default_factory=dict)
+    by_kind: dict[str, Tally] = field(default_factory=dict)
+    by_status: dict[str, Tally] = field(default_factory=dict)
+
+
+async def summary(*, session: AsyncSession, prefixes: Sequence[str], week_start: datetime) -> Summary:
+    """The records under the prefixes, in total and since `week_start`, by township, kind and status."""
+    record = IntentRecord
+    township = func.substr(record.village_code, 1, 9)
+    this_week = func.sum(case((col(record.created_at) >= week_start, 1), else_=0))
+    query = (
+        select(township, record.kind, record.status, func.count(), this_week)
+        .where(in_scope(record.county_code, prefixes))
+        .group_by(township, record.kind, record.status)
+    )
+    result = Summary()
+    for code, kind, status, total, week in (await session.exec(query)).all():
+        counts = (int(total), int(week or 0))
+        result.total.add(*counts)
+        for table, key in ((result.by_township, code), (result.by_kind, kind), (result.by_status, status)):
+            table.setdefault(key, Tally()).add(*counts)
+    return result
+
+
+async def area_names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    """The names of the known areas among `codes`."""
+    wanted = sorted(set(codes))
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), BATCH):
+        query = select(Area.code, Area.name).where(col(Area.code).in_(wanted[start : start + BATCH]))
+        names.update({code: name for code, name in (await session.exec(query)).all()})
+    return names
+
+
+# ---------------------------------------------------------------- the progress table
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One counted column: records (or distinct members or households) matching `where` in the period."""
+
+    id: str
+    where: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # field -> accepted values
+    unit: str = "records"
+    date: str = "created_at"  # which of the record's dates must fall in the period
+
+    def __post_init__(self) -> None:
+        """Refuse what cannot be counted."""
+        unknown = sorted(set(self.where) - set(FILTER_FIELDS))
+        if unknown or self.unit not in UNITS or self.date not in DATES:
+            raise ValueError(f"measure {self.id}: fields {unknown}, unit {self.unit!r}, date {self.date!r}")
+
+
+FILTER_FIELDS: dict[str, Any] = {
+    "kind": IntentRecord.kind,
+    "status": IntentRecord.status,
+    "training_type": IntentRecord.training_type,
+    "trade": IntentRecord.trade,
+    "outside_county_ok": IntentRecord.outside_county_ok,
+    "has_business_project": IntentRecord.has_business_project,
+    "contact_time": IntentRecord.contact_time,
+    "household_status": Household.status,
+    "relation": Member.relation,
+    "sex": Member.sex,
+    "education": Member.education,
+    "two_after": Member.two_after,
+    "labour_capacity": Member.labour_capacity,
+    "situation": Member.situation,
+}
+
+
+def _matches(column: Any, values: tuple[Any, ...]) -> Any:
+    """The column has one of the values (None matches NULL)."""
+    known = [value for value in values if value is not None]
+    tests = [col(column).in_(known)] if known else []
+    if len(known) < len(values):
+        tests.append(col(column).is_(None))
+    return or_(*tests)
+
+
+def _aggregate(measure: Measure, start: datetime, end: datetime) -> Any:
+    """The SQL aggregate of one measure."""
+    moment = col(getattr(IntentRecord, measure.date))
+    condition = and_(
+        moment >= start, moment < end, *(_matches(FILTER_FIELDS[f], v) for f, v in measure.where.items())
+    )
+    if measure.unit == "records":
+        return func.sum(case((condition, 1), else_=0))
+    unit = IntentRecord.member_id if measure.unit == "members" else IntentRecord.household_id
+    return func.count(distinct(case((condition, unit))))
+
+
+async def progress_counts(
+    *,
+    session: AsyncSession,
+    measures: Sequence[Measure],
+    start: datetime,
+    end: datetime,
+    prefixes: Sequence[str],
+) -> dict[str | None, dict[str, int]]:
+    """Each measure per county code (key None: all counties together, counted once)."""
+    aggregates = [_aggregate(measure, start, end) for measure in measures]
+    in_period = or_(
+        and_(col(IntentRecord.created_at) >= start, col(IntentRecord.created_at) < end),
+        and_(col(IntentRecord.status_changed_at) >= start, col(IntentRecord.status_changed_at) < end),
+    )
+    base = (
+        select(IntentRecord.county_code, *aggregates)
+        .join(Member, col(Member.id) == IntentRecord.member_id)
+        .join(Household, col(Household.id) == IntentRecord.household_id)
+        .where(in_scope(IntentRecord.county_code, prefixes), in_period)
+    )
+    ids = [measure.id for measure in measures]
+    counts: dict[str | None, dict[str, int]] = {}
+    for county, *values in (await session.exec(base.group_by(IntentRecord.county_code))).all():
+        counts[county] = {key: int(value or 0) for key, value in zip(ids, values, strict=True)}
+    total = (await session.exec(base.with_only_columns(*aggregates))).first() or [0] * len(ids)
+    counts[None] = {key: int(value or 0) for key, value in zip(ids, total, strict=True)}
+    return counts
+
+
+# ---------------------------------------------------------------- reminders
+
+
+async def claim_reminder(*, session: AsyncSession, reminder: str, chat_id: int, now: datetime) -> bool:
+    """Claim sending a reminder to a chat: False when it was claimed (sent) before. Commits."""
+    session.add(ReminderSent(reminder=reminder, chat_id=chat_id, sent_at=now))
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+async def release_reminder(*, session: AsyncSession, reminder: str, chat_id: int) -> None:
+    """Give a claim back after the message could not be sent, so a later run tries again. Commits."""
+    statement = delete(ReminderSent).where(
+        col(ReminderSent.reminder) == reminder, col(ReminderSent.chat_id) == chat_id
+    )
+    await session.exec(statement)
+    await session.commit()
+
+
+async def reminders_sent(*, session: AsyncSession, reminder: str) -> list[int]:
+    """The chats a reminder was sent to."""
+    query = (
+        select(ReminderSent.chat_id)
+        .where(ReminderSent.reminder == reminder)
+        .order_by(col(ReminderSent.chat_id))
+    )
+    return list((await session.exec(query)).all())
