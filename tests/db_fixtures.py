@@ -27,6 +27,7 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 T = TypeVar("T")
 
 __all__ = [
+    "bot_database_url",
     "migrated_postgres_url",
     "migrated_sqlite_url",
     "postgres_schema_url",
@@ -118,3 +119,11 @@ def migrated_sqlite_url(sqlite_url: str) -> str:
     """A SQLite file migrated to head."""
     run_in_own_loop(lambda: migrate.upgrade_async(sqlite_url))
     return sqlite_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bot_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """The DATABASE_URL of a whole bot in a test: None (embedded SQLite) or an empty PostgreSQL schema."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_schema_url")

@@ -35,8 +35,10 @@ async def rows(database: Database, model: type) -> list:
         return list((await session.exec(select(model).order_by(model.id))).all())
 
 
-async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_entry(fake, tmp_path):
-    settings = settings_for(fake, tmp_path)
+async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_entry(
+    fake, tmp_path, bot_database_url
+):
+    settings = settings_for(fake, tmp_path, bot_database_url)
     async with polling_bot(settings):
         _, who = await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
         assert "谁在填" in who.text
@@ -104,8 +106,8 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         await database.dispose()
 
 
-async def test_consent_refused_stores_nothing(fake, tmp_path):
-    settings = settings_for(fake, tmp_path)
+async def test_consent_refused_stores_nothing(fake, tmp_path, bot_database_url):
+    settings = settings_for(fake, tmp_path, bot_database_url)
     async with polling_bot(settings):
         await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
         await presses(fake, "household")

@@ -16,8 +16,8 @@ async def fake():
         yield server
 
 
-async def test_start_explainer_and_original_clause(fake, tmp_path):
-    async with polling_bot(settings_for(fake, tmp_path)):
+async def test_start_explainer_and_original_clause(fake, tmp_path, bot_database_url):
+    async with polling_bot(settings_for(fake, tmp_path, bot_database_url)):
         welcome, menu = await say(fake, USER, "/start", expect=2)
         assert "政策小助手" in welcome.text
         assert menu.buttons[0] == ["了解政策"]
@@ -38,8 +38,8 @@ async def test_start_explainer_and_original_clause(fake, tmp_path):
     assert any("language" in names for names in commands.values())
 
 
-async def test_commands_are_registered_in_both_languages(fake, tmp_path):
-    async with polling_bot(settings_for(fake, tmp_path)):
+async def test_commands_are_registered_in_both_languages(fake, tmp_path, bot_database_url):
+    async with polling_bot(settings_for(fake, tmp_path, bot_database_url)):
         await say(fake, USER, "/start", expect=2)
     english = fake.commands_for(language_code="en")
     chinese = fake.commands_for(language_code="zh")
@@ -57,8 +57,8 @@ async def test_commands_are_registered_in_both_languages(fake, tmp_path):
     assert chinese[2]["description"] == "我能享受什么"
 
 
-async def test_english_user_gets_english_and_can_switch(fake, tmp_path):
-    async with polling_bot(settings_for(fake, tmp_path)):
+async def test_english_user_gets_english_and_can_switch(fake, tmp_path, bot_database_url):
+    async with polling_bot(settings_for(fake, tmp_path, bot_database_url)):
         welcome, _ = await say(fake, USER, "/start", expect=2, language_code="en")
         assert welcome.text.startswith("Hello!")
         (question,) = await say(fake, USER, "/language")
@@ -67,8 +67,8 @@ async def test_english_user_gets_english_and_can_switch(fake, tmp_path):
         assert "简体中文" in confirmed.text and menu.text == "您想做什么?"
 
 
-async def test_restart_mid_dialog_continues_where_it_was(fake, tmp_path):
-    settings = settings_for(fake, tmp_path)
+async def test_restart_mid_dialog_continues_where_it_was(fake, tmp_path, bot_database_url):
+    settings = settings_for(fake, tmp_path, bot_database_url)
     async with polling_bot(settings):
         await say(fake, USER, "/start", expect=2)
         await press(fake, USER, "explain")
@@ -91,8 +91,10 @@ async def test_restart_mid_dialog_continues_where_it_was(fake, tmp_path):
     ],
     ids=["sticker", "photo", "blank", "5000-chars", "unknown-command"],
 )
-async def test_bad_messages_get_a_friendly_reply_and_keep_the_step(fake, tmp_path, send, expected):
-    async with polling_bot(settings_for(fake, tmp_path)):
+async def test_bad_messages_get_a_friendly_reply_and_keep_the_step(
+    fake, tmp_path, send, expected, bot_database_url
+):
+    async with polling_bot(settings_for(fake, tmp_path, bot_database_url)):
         await say(fake, USER, "/start", expect=2)
         await press(fake, USER, "explain")
         topics = fake.last_message(USER)
@@ -105,8 +107,8 @@ async def test_bad_messages_get_a_friendly_reply_and_keep_the_step(fake, tmp_pat
         assert "1,700元" in tuition.text
 
 
-async def test_stale_and_forged_buttons_are_refused_politely(fake, tmp_path):
-    async with polling_bot(settings_for(fake, tmp_path)):
+async def test_stale_and_forged_buttons_are_refused_politely(fake, tmp_path, bot_database_url):
+    async with polling_bot(settings_for(fake, tmp_path, bot_database_url)):
         await say(fake, USER, "/start", expect=2)
         menu = fake.last_message(USER)
         await press(fake, USER, "explain")
@@ -126,8 +128,8 @@ async def test_stale_and_forged_buttons_are_refused_politely(fake, tmp_path):
         assert "1,700元" in tuition.text
 
 
-async def test_double_tap_applies_once(fake, tmp_path):
-    async with polling_bot(settings_for(fake, tmp_path)):
+async def test_double_tap_applies_once(fake, tmp_path, bot_database_url):
+    async with polling_bot(settings_for(fake, tmp_path, bot_database_url)):
         await say(fake, USER, "/start", expect=2)
         menu = fake.last_message(USER)
         data = button(menu, "explain")
