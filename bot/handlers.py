@@ -91,7 +91,10 @@ async def _office_message(message: Message, bot: Bot, data: dict[str, Any]) -> b
         reply = await handle_hr_command(command, member, session)
         await _send(bot, message.chat.id, Translator(lang), [reply])
         return True
-    # Buttons are the usual input; typed text costs one indexed lookup for a pending HR note.
+    if command.kind != "command" and message.reply_to_message is None:
+        # A follow-up note is a reply to the bot's prompt (groups with privacy mode only see replies
+        # anyway): other typed text is dialog input and costs no lookup here.
+        return False
     return await handle_hr_message(message, bot, session=session, translator_lang=lang)
 
 
