@@ -23,6 +23,7 @@ from storage.crypto import Cipher, mask_household_number, mask_id, mask_phone
 from storage.models import Consent, Household, IntentRecord, Member
 from storage.models_followup import HouseholdMask, MemberMask, StatusChange
 from storage.repositories.export_rows import SQLITE_TIME_FORMAT
+from storage.repositories.intake_match import MEMBER_FIELDS
 from storage.repositories.intake_records import OPEN_STATUSES, WISH_FIELDS, open_key
 from storage.submission import parse_submission
 
@@ -222,22 +223,11 @@ def _household(household_id: int, cipher: Cipher, actor: str, submission: dict, 
 
 
 def _member(member_id: int, household_id: int, cipher: Cipher, member: dict, created_at: datetime) -> dict:
-    """A member row."""
-    fields = (
-        "name",
-        "relation",
-        "sex",
-        "age",
-        "birth_date",
-        "education",
-        "two_after",
-        "labour_capacity",
-        "situation",
-    )
+    """A member row (the same member fields submit_intake stores)."""
     return {
         "id": member_id,
         "household_id": household_id,
-        **{name: member[name] for name in fields},
+        **{name: member[name] for name in MEMBER_FIELDS},
         "id_number_enc": cipher.encrypt(member["id_number"]),
         "id_number_hash": cipher.lookup_hash("id_number", member["id_number"]),
         "created_at": created_at,
