@@ -8,12 +8,15 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+from bot.access import can
 from bot.effects import Effects
 from content.benefits import RuleSet, load_rules
 from content.eligibility import Profile, ProfileError, Result, evaluate, parse_profile
 from content.i18n import Translator
 from dialogs.model import DEFAULT_LANGUAGE
 from storage.crypto import Cipher
+from storage.repositories import access as access_repo
+from storage.repositories import audit
 from storage.repositories.intake import SubmitResult, submit_intake
 from storage.submission import known_age
 
@@ -43,7 +46,7 @@ async def _on_intake_submitted(
     *, key: str, session: Any, cipher: Cipher, rules: Callable[[], RuleSet], answers: dict, **_: Any
 ) -> None:
     """Store the submission the dialog built; the dialog has already told the user what happens next."""
-    submission = with_consent_text(answers["submission"])
+    submission = await checked_provenance(with_consent_text(answers["submission"]), key=key, session=session)
     result = await record_intake(
         session=session, submission=submission, cipher=cipher, submitted_by=key, rules=rules()
     )
@@ -59,6 +62,24 @@ async def _on_intake_submitted(
         [(item.index, item.code) for item in result.left_out],
         result.conflict_fields,
     )
+
+
+async def checked_provenance(submission: dict, *, key: str, session: Any) -> dict:
+    """A household may not pass its entry off as a work team's: "worker" needs the role, checked here.
+
+    Anyone may answer "I am from the work team" in the dialog; only stored roles and scopes decide.
+    A claim without them is kept as the household's own entry (HR still gets it) and is audited.
+    """
+    if submission.get("answered_by") != "worker":
+        return submission
+    member = await access_repo.load_member(session=session, channel_key=key)
+    if can(member, "worker.intake", str(submission.get("village_code") or "")):
+        return submission
+    await audit.record(
+        session=session, actor=key, action="refused:worker.intake", target_kind="county",
+        target_id=str(submission.get("village_code") or "")[:6], channel=audit.channel_of(key),
+    )  # fmt: skip
+    return {**submission, "answered_by": "household"}
 
 
 def with_consent_text(submission: dict) -> dict:

@@ -35,11 +35,24 @@ async def rows(database: Database, model: type) -> list:
         return list((await session.exec(select(model).order_by(model.id))).all())
 
 
+async def make_worker(db_url: str, user: int, county: str) -> None:
+    """Give a Telegram user the work-team role for a county."""
+    from storage.repositories.access import grant
+
+    database = Database.from_url(db_url)
+    try:
+        async with database.session() as session:
+            await grant(session=session, channel_key=f"tg:{user}", role="worker", scopes=[("county", county)])
+    finally:
+        await database.dispose()
+
+
 async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_entry(
     fake, tmp_path, bot_database_url
 ):
     settings = settings_for(fake, tmp_path, bot_database_url)
     async with polling_bot(settings):
+        await make_worker(settings.db_url, USER, XUCHANG[:6])  # joined by invitation, in practice
         _, who = await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
         assert "谁在填" in who.text
         (who,) = await say(fake, USER, "/intake")

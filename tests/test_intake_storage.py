@@ -520,3 +520,24 @@ def test_member_profile_maps_known_facts_and_leaves_the_rest_unknown() -> None:
         "plan.kind": "entrepreneurship",
         "plan.has_business_project": True,
     }
+
+
+async def test_a_work_team_claim_needs_the_role(db: Database, cipher: Cipher) -> None:
+    from bot.intake_effects import checked_provenance
+    from storage.models_access import AuditEntry
+    from storage.repositories.access import grant
+
+    claim = {**submission(), "answered_by": "worker"}
+    async with db.session() as session:
+        kept = await checked_provenance(claim, key="tg:70", session=session)
+    assert kept["answered_by"] == "household"  # a household user cannot pass as the work team
+    (entry,) = await all_rows(db, AuditEntry)
+    assert entry.action == "refused:worker.intake" and entry.actor == "tg:70"
+    async with db.session() as session:
+        await grant(
+            session=session,
+            channel_key="tg:71",
+            role="worker",
+            scopes=[("county", claim["village_code"][:6])],
+        )
+        assert (await checked_provenance(claim, key="tg:71", session=session))["answered_by"] == "worker"
