@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from bot.settings import Settings, SettingsError, load_settings
+from content.errors import ContentError
 
 app = typer.Typer(
     help="Village outreach bot: explains the 技能脱贫 policy and collects wishes.", no_args_is_help=False
@@ -74,7 +75,7 @@ def run(
 
     try:
         asyncio.run(telegram.run_webhook(settings) if webhook else telegram.run_polling(settings))
-    except SettingsError as exc:
+    except (SettingsError, ContentError) as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
         pass
@@ -93,8 +94,11 @@ def _chat(settings: Settings, user: str, lang: str | None) -> None:
     """Run the console channel."""
     from bot.console import run_console
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_console(settings, user=user, lang=lang))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_console(settings, user=user, lang=lang))
+    except ContentError as exc:  # a broken content file: name it in one line, do not start
+        raise _fail(exc) from None
 
 
 @app.command()

@@ -41,3 +41,28 @@ def test_run_without_token_opens_console_chat(tmp_path):
     result = outreach(tmp_path, "run", stdin="/quit\n")
     assert result.returncode == 0, result.stderr
     assert "您想做什么?" in result.stdout and "BOT_TOKEN" in result.stderr
+
+
+def test_broken_content_stops_start_up_with_one_line_naming_it(tmp_path):
+    code = (
+        "import sys, io, asyncio;"
+        "from pathlib import Path; from unittest import mock;"
+        "from content import book;"
+        "from content.errors import ContentError;"
+        "err = ContentError(Path('content/flows/explain.yaml'), \"step 'what'\", 'text',"
+        " 'a message key is needed');"
+        "book.load_book = mock.Mock(side_effect=err);"
+        "import bot.services; bot.services.load_book = book.load_book;"
+        "from bot.cli import app;"
+        "sys.argv = ['outreach', 'chat'];"
+        "app()"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code], input="/quit\n", capture_output=True, text=True, timeout=60,
+        env={**env, "DATA_DIR": str(tmp_path)}, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: content/flows/explain.yaml: step 'what': text: a message key is needed"
+    )
