@@ -15,14 +15,11 @@ import pytest
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.repositories.intake import submit_intake
+from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 VILLAGE = "410225101201"
-BACKENDS = [
-    pytest.param("migrated_sqlite_url", id="sqlite"),
-    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
-]
 
 
 def resident_id(region: str, birth: str, serial: str) -> str:

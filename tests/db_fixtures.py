@@ -26,6 +26,16 @@ from storage.urls import asyncpg_dsn, default_sqlite_url
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 T = TypeVar("T")
 
+# Parametrisations over both databases: by migrated URL, or by empty URL (for migration tests).
+MIGRATED_BACKENDS = [
+    pytest.param("migrated_sqlite_url", id="sqlite"),
+    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
+]
+EMPTY_BACKENDS = [
+    pytest.param("sqlite_url", id="sqlite"),
+    pytest.param("postgres_schema_url", id="postgresql", marks=pytest.mark.postgres),
+]
+
 __all__ = [
     "bot_database_url",
     "migrated_postgres_url",

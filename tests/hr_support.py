@@ -22,6 +22,7 @@ from storage.repositories import areas
 from storage.repositories.access import grant
 from storage.repositories.hr_destinations import add_destination
 from storage.repositories.intake import SubmitResult, submit_intake
+from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 from tests.fakebot import FakeBotAPI, SentMessage
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
@@ -30,10 +31,6 @@ COUNTY_A, VILLAGE_A = "410225", "410225101201"  # 兰考县 堌阳镇 徐场村
 COUNTY_B, TOWNSHIP_B, VILLAGE_B = "410221", "410221101", "410221101201"  # 杞县 城关镇 东关村
 HR_A, HR_B, ADMIN, STRANGER = 101, 102, 103, 104  # Telegram user ids
 GROUP_A, GROUP_B = -1001000000001, -1001000000002
-BACKENDS = [
-    pytest.param("migrated_sqlite_url", id="sqlite"),
-    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
-]
 
 
 @pytest.fixture(name="url", params=BACKENDS)

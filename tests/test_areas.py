@@ -19,12 +19,9 @@ from storage.repositories.areas import (
     seed_if_empty,
     shipped_csv_paths,
 )
+from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 
 AREAS_DIR = shipped_csv_paths()[0].parent  # content/areas
-BACKENDS = [
-    pytest.param("migrated_sqlite_url", id="sqlite"),
-    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
-]
 HEADER = "code,name,parent_code,level\n"
 TOP = [
     {"code": "410000", "name": "河南省", "parent_code": "", "level": "1"},

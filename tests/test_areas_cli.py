@@ -8,12 +8,9 @@ import pytest
 
 from bot.cli_areas import areas_import, areas_list
 from storage.repositories.areas import shipped_csv_paths
+from tests.db_fixtures import EMPTY_BACKENDS as BACKENDS
 
 AREAS_DIR = shipped_csv_paths()[0].parent  # content/areas
-BACKENDS = [
-    pytest.param("sqlite_url", id="sqlite"),
-    pytest.param("postgres_schema_url", id="postgresql", marks=pytest.mark.postgres),
-]
 HENAN, SAMPLE = AREAS_DIR / "henan.csv", AREAS_DIR / "sample_lankao.csv"
 LINE = re.compile(r"^[0-9]{6,12}\t\S+$")
 

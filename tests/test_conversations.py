@@ -20,13 +20,9 @@ from storage.db import Database
 from storage.migrate import run_with_connection
 from storage.models import User
 from storage.urls import sqlite_path
+from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 
 Store = SqliteConversations | PostgresConversations
-
-BACKENDS = [
-    pytest.param("migrated_sqlite_url", id="sqlite"),
-    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
-]
 
 
 @pytest.fixture(params=BACKENDS)

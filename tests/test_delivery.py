@@ -36,6 +36,7 @@ from storage.models_access import AuditEntry
 from storage.models_delivery import DELIVERED, DONE, PENDING, Delivery, DeliveryDigest, HrDestination
 from storage.repositories import hr_destinations
 from storage.repositories.intake import submit_intake
+from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 from tests.fakebot import FakeBotAPI, RateLimits
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
@@ -45,11 +46,6 @@ CHAT_A1, CHAT_A2, CHAT_B = -1001000000001, -1001000000002, -1001000000003
 ADMIN_CHAT = 777001
 REF = re.compile(r"^\d+\. \[(\d+(?:-\d+)?)\]", re.MULTILINE)
 PLACEHOLDER_START = "正在生成"
-
-BACKENDS = [
-    pytest.param("migrated_sqlite_url", id="sqlite"),
-    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
-]
 
 
 class Crash(BaseException):

@@ -12,19 +12,9 @@ from typing import Any
 import pytest
 
 from bot.cli_eligibility import run_eligibility
+from tests.test_benefits_content import BENEFIT_IDS  # the nine ids the issue names, in order
 
 ROOT = Path(__file__).resolve().parents[1]
-BENEFIT_IDS = [
-    "tuition_waiver",
-    "national_grant",
-    "yulu_vocational",
-    "training_subsidy",
-    "skill_assessment_subsidy",
-    "yulu_short_training",
-    "priority_services",
-    "apprenticeship_priority",
-    "entrepreneurship_training",
-]
 BENEFIT_KEYS = {"id", "eligible", "amount_cny_per_year", "amount_is_maximum", "reasons", "missing", "source"}
 STUDENT = {
     "household": {"registered_poor": True},

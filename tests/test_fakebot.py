@@ -561,8 +561,8 @@ async def test_dispatcher_conversation_and_wait_idle(fake: FakeBotAPI, bot: Bot)
     ("markup", "text", "entities"),
     [
         ("<b>a<i>b</i></b>", "ab", [("bold", 0, 2), ("italic", 1, 1)]),
-        ("<pre><code class=\"language-python\">x = 1</code></pre>", "x = 1", [("pre", 0, 5)]),
-        ("<span class=\"tg-spoiler\">秘密</span>", "秘密", [("spoiler", 0, 2)]),
+        ('<pre><code class="language-python">x = 1</code></pre>', "x = 1", [("pre", 0, 5)]),
+        ('<span class="tg-spoiler">秘密</span>', "秘密", [("spoiler", 0, 2)]),
         ("&#20320;&amp;&nbsp;", "你&&nbsp;", []),
     ],
 )

@@ -23,6 +23,7 @@ from storage.db import Database
 from storage.models import Consent, Household, IntentRecord, Member, Outbox
 from storage.repositories.intake import rotate_keys, submit_intake
 from storage.urls import parse_url
+from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 NEW_SECRET = "new-secret-0123456789-abcdefghijklmnopq"
@@ -32,11 +33,6 @@ HOUSEHOLD_NUMBER = "4102251002010001"
 PHONE = "13812345678"
 OTHER_PHONE = "13987654321"
 TABLES: list[type[SQLModel]] = [Household, Member, Consent, IntentRecord, Outbox]
-
-BACKENDS = [
-    pytest.param("migrated_sqlite_url", id="sqlite"),
-    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
-]
 
 
 def resident_id(region: str, birth: str, serial: str) -> str:

@@ -16,13 +16,9 @@ from sqlmodel import SQLModel
 import storage.schema  # noqa: F401 - fills SQLModel.metadata with every table
 from storage import migrate
 from storage.migrate import alembic_config, run_with_connection
+from tests.db_fixtures import EMPTY_BACKENDS as BACKENDS
 
 APP_TABLES = {"user", "conversation"}
-
-BACKENDS = [
-    pytest.param("sqlite_url", id="sqlite"),
-    pytest.param("postgres_schema_url", id="postgresql", marks=pytest.mark.postgres),
-]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -59,6 +59,7 @@ sys.exit(serve_webhook_workers(load_settings(), 2))
 
 DATA_KEY = "scale-test-data-key-" + "k" * 20  # the workers and the test read the same answers
 
+
 def recording_book(answers: int = ANSWERS) -> Book:
     """A menu flow of typed answers: step i stores its answer under "aNN" and leads to step i+1."""
     steps = {

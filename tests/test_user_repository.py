@@ -11,11 +11,7 @@ from storage.db import Database
 from storage.models import DEFAULT_ROLE, UserPublic
 from storage.repositories import users
 from storage.repositories.users import ensure_user, get_user, set_language
-
-BACKENDS = [
-    pytest.param("migrated_sqlite_url", id="sqlite"),
-    pytest.param("migrated_postgres_url", id="postgresql", marks=pytest.mark.postgres),
-]
+from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 
 
 @pytest.fixture(params=BACKENDS)
