@@ -1,5 +1,23 @@
 """Every table of the application: importing this fills SQLModel.metadata (migrations, tests)."""
 
-from storage import models, models_access, models_delivery, models_followup
+from storage import (
+    models,
+    models_access,
+    models_areas,
+    models_channels,
+    models_delivery,
+    models_followup,
+    models_trust,
+    models_web,
+)
 
-__all__ = ["models", "models_access", "models_delivery", "models_followup"]
+__all__ = [
+    "models",
+    "models_access",
+    "models_areas",
+    "models_channels",
+    "models_delivery",
+    "models_followup",
+    "models_trust",
+    "models_web",
+]

@@ -1,0 +1,23 @@
+"""Web: sign-in links and console sessions.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet: reserved so that features can be built side by side."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""

@@ -1,0 +1,1 @@
+"""Tables of the web feature (model families as in storage/models.py)."""
