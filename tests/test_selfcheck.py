@@ -1,4 +1,4 @@
-"""The self-check hooks (dialogs/selfcheck.py): answers to a profile, skipping, result and details."""
+"""The self-check hooks (content/selfcheck.py): answers to a profile, skipping, result and details."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
+from content import selfcheck
 from content.book import load_book
 from content.i18n import Translator
-from dialogs import selfcheck
 from dialogs.engine import advance
 from dialogs.model import LANGUAGES, Input, Items, Money, Ref, Reply, State
 
