@@ -117,14 +117,14 @@ FILTER_FIELDS: dict[str, Any] = {
 }
 
 
-# 两后生 are young people (notice 二: 应、往届; 三（一）/（三）: 适龄, undefined): the bot counts ages 15 to 30, the
-# band of the liang_hou_sheng goal in content/policy/benefits.yaml (a test keeps the two equal). The intake marks
-# two_after for any member who left school after junior or senior high, so the age decides here.
+# 两后生 are young people (notice 二: 应、往届; 三（一）: 适龄, undefined): the bot counts ages 15 to 30,
+# the band of the liang_hou_sheng goal in content/policy/benefits.yaml (a test keeps the two equal). The
+# intake marks two_after for anyone who left school after junior or senior high, so the age decides here.
 LIANG_HOU_SHENG_AGES = (15, 30)
 
 
 def _liang_hou_sheng() -> Any:
-    """1 for a member who is a 两后生 by the bot's rule (left school, aged 15 to 30 when registered), else 0."""
+    """1 for a 两后生 by the bot's rule (left school, aged 15 to 30 when registered), else 0."""
     young = col(Member.age).between(*LIANG_HOU_SHENG_AGES)
     return case((and_(col(Member.two_after).in_(("current", "previous")), young), 1), else_=0)
 
@@ -152,9 +152,7 @@ def _condition(name: str, values: tuple[Any, ...]) -> Any:
 def _aggregate(measure: Measure, start: datetime, end: datetime) -> Any:
     """The SQL aggregate of one measure."""
     moment = col(getattr(IntentRecord, measure.date))
-    condition = and_(
-        moment >= start, moment < end, *(_condition(f, v) for f, v in measure.where.items())
-    )
+    condition = and_(moment >= start, moment < end, *(_condition(f, v) for f, v in measure.where.items()))
     if measure.unit == "records":
         return func.sum(case((condition, 1), else_=0))
     unit = IntentRecord.member_id if measure.unit == "members" else IntentRecord.household_id
