@@ -1,5 +1,5 @@
-"""Citations point at what says it: every answer's cited clauses exist, and every amount it shows is written
-in a clause it cites or in the B fact (the note) of an outside source it cites (content/policy/clauses.yaml)."""
+"""Citations point at what says it: every answer's cited clauses exist, and every amount it shows is
+written in a clause it cites or in the B fact (the note) of a source it cites (policy/clauses.yaml)."""
 
 from __future__ import annotations
 
