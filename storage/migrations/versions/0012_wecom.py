@@ -1,4 +1,4 @@
-"""Trust: sealed birth dates, the key check value, reconciliation links.
+"""WeCom: the send outbox, the 微信客服 cursor, callbacks seen (deduplication).
 
 Revision ID: 0012
 Revises: 0011
