@@ -92,12 +92,12 @@ async def _import(
 async def _list(db_url: str, parent: str | None) -> list[tuple[str, str]] | None:
     """(code, name) of the children of `parent`; None when there is no such area."""
     from storage.db import Database
-    from storage.repositories.areas import children, get_area, seed_if_empty, shipped_csv_paths
+    from storage.repositories.areas import children, get_area, seed_csv_paths, seed_if_empty
 
     database = Database.from_url(db_url)
     try:
         async with database.session() as session:
-            await seed_if_empty(session=session, csv_paths=shipped_csv_paths())  # as the bot does at start
+            await seed_if_empty(session=session, csv_paths=seed_csv_paths())  # as the bot does at start
             if parent is not None and await get_area(session=session, code=parent) is None:
                 return None
             return [(a.code, a.name) for a in await children(session=session, parent_code=parent)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Insert, func, update
+from sqlalchemy import Insert, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +29,7 @@ CODE_LENGTHS = {1: 6, 2: 6, 3: 6, 4: 9, 5: 12}
 # How many leading digits an area of each level passes on to its children (410000 -> "41").
 OWN_DIGITS = {0: 0, 1: 2, 2: 4, 3: 6, 4: 9, 5: 12}
 MAX_NAME_LENGTH = 64
+AREAS_FILES = "AREAS_FILES"  # environment variable naming other lists to seed (see seed_csv_paths)
 BATCH_SIZE = 500  # rows per statement: far below the bound-parameter limits of both backends
 DIGITS = re.compile(r"[0-9]+")
 
@@ -54,6 +56,16 @@ def shipped_csv_paths() -> list[Path]:
     """The area lists shipped in content/areas (`.csv` or `.csv.gz`), loaded into an empty database."""
     folder = Path(str(files("content") / "areas"))
     return sorted([*folder.glob("*.csv"), *folder.glob("*.csv.gz")])
+
+
+def seed_csv_paths() -> list[Path]:
+    """The lists seeded into a database without areas: AREAS_FILES (comma-separated) or the shipped ones.
+
+    AREAS_FILES lets a deployment in another province start from its own list, and the tests from a
+    small extract of the real one.
+    """
+    chosen = [part.strip() for part in os.environ.get(AREAS_FILES, "").split(",") if part.strip()]
+    return [Path(part) for part in chosen] if chosen else shipped_csv_paths()
 
 
 def read_csv(path: str | Path) -> list[dict[str, Any]]:
@@ -377,4 +389,17 @@ async def index_rows(*, session: AsyncSession) -> list[tuple[str, str, str | Non
     """
     shown = func.coalesce(col(Area.short_name), col(Area.name))
     query = select(Area.code, shown, Area.parent_code, Area.level, Area.retired)
+    return [(c, n, p, lv, bool(r)) for c, n, p, lv, r in (await session.exec(query)).all()]
+
+
+async def subtree_rows(*, session: AsyncSession, code: str) -> list[tuple[str, str, str | None, int, bool]]:
+    """`index_rows` of an area, its ancestors and all under it (a county's posters). Does not commit."""
+    area = await session.get(Area, code)
+    if area is None:
+        return []
+    ancestors = [code[: OWN_DIGITS[level]].ljust(CODE_LENGTHS[level], "0") for level in range(1, area.level)]
+    shown = func.coalesce(col(Area.short_name), col(Area.name))
+    query = select(Area.code, shown, Area.parent_code, Area.level, Area.retired).where(
+        or_(col(Area.code).startswith(code[: OWN_DIGITS[area.level]]), col(Area.code).in_(ancestors))
+    )
     return [(c, n, p, lv, bool(r)) for c, n, p, lv, r in (await session.exec(query)).all()]
