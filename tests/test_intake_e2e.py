@@ -79,7 +79,7 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         kid = ("agree", "in_school", "none", "in_school", "vocational_training", "pre_employment", "cooking")
         await presses(fake, *kid, "no", "any", "ok")
         review = await presses(fake, "no_more")
-        assert "兰考县 堌阳镇 徐场村" in review and "138****5678" in review and "13812345678" not in review
+        assert "兰考县 堌阳镇 周场村" in review and "138****5678" in review and "13812345678" not in review
         consent = await presses(fake, "next")
         assert "同意书版本：2026-11-1" in consent and "/forget" in consent
         done = await presses(fake, "agree")

@@ -28,7 +28,7 @@ from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 NEW_SECRET = "new-secret-0123456789-abcdefghijklmnopq"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-VILLAGE = "410225100201"
+VILLAGE = "410225101215"  # 张庄村, 堌阳镇, 兰考县
 HOUSEHOLD_NUMBER = "4102251002010001"
 PHONE = "13812345678"
 OTHER_PHONE = "13987654321"
