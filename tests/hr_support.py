@@ -15,7 +15,7 @@ import pytest
 from aiogram import Bot
 from aiogram.types import CallbackQuery, Message
 
-from bot.hr.router import handle_hr_callback, handle_hr_message
+from bot.features.hr.router import handle_hr_callback, handle_hr_message
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.repositories import areas

@@ -1,4 +1,4 @@
-"""bot.cli_areas: `areas import` and `areas list`, their output and exit codes, on SQLite and PostgreSQL."""
+"""bot.cli.areas: `areas import` and `areas list`, their output and exit codes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.cli_areas import areas_import, areas_list
+from bot.cli.areas import areas_import, areas_list
 from storage.repositories.areas import shipped_csv_paths
 from tests.db_fixtures import EMPTY_BACKENDS as BACKENDS
 

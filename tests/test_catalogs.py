@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.app import COMMANDS
+from bot.channels.telegram.app import COMMANDS
 from content.i18n import LOCALES_DIR, catalog_files, load_messages, placeholders
 from dialogs.model import LANGUAGES
 

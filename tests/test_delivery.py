@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 from sqlmodel import select, update
 
-from bot.access import Member
-from bot.cli_delivery import hr_add, hr_list, hr_remove
-from bot.delivery import digest as fmt
-from bot.delivery.commands import handle_hr_command
-from bot.delivery.config import DeliveryConfig, load_delivery_config
-from bot.delivery.ratelimit import Limits, RateLimiter, Window
-from bot.delivery.sender import RetryPolicy
-from bot.delivery.steps import STEPS
-from bot.delivery.worker import Worker, drain_delivery, run_delivery
-from bot.settings import SettingsError, load_settings
+from bot.cli.delivery import hr_add, hr_list, hr_remove
+from bot.core.settings import SettingsError, load_settings
+from bot.features.access.rules import Member
+from bot.features.delivery import digest as fmt
+from bot.features.delivery.commands import handle_hr_command
+from bot.features.delivery.config import DeliveryConfig, load_delivery_config
+from bot.features.delivery.ratelimit import Limits, RateLimiter, Window
+from bot.features.delivery.sender import RetryPolicy
+from bot.features.delivery.steps import STEPS
+from bot.features.delivery.worker import Worker, drain_delivery, run_delivery
 from content.i18n import Translator
 from dialogs.model import Input
 from storage.crypto import Cipher

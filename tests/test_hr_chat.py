@@ -11,8 +11,8 @@ import pytest
 from aiogram import Bot
 from sqlmodel import select
 
-from bot.hr.buttons import HrPress
-from bot.hr.followup import tell_household
+from bot.features.hr.buttons import HrPress
+from bot.features.hr.followup import tell_household
 from storage.crypto import mask_id, mask_phone
 from storage.db import Database
 from storage.models import IntentRecord
@@ -230,7 +230,7 @@ async def test_pages_of_pending_records(fake, bot, db, cipher, two_counties):
 
 
 async def test_an_export_too_large_for_a_chat_points_to_the_cli(fake, bot, db, two_counties, monkeypatch):
-    from bot.hr import commands
+    from bot.features.hr import commands
 
     monkeypatch.setattr(commands, "CHAT_EXPORT_MAX", 0)
     assert await send(fake, bot, db, ADMIN, "/export")

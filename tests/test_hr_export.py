@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.cli_hr import cli_actor, export_command
+from bot.cli.hr import cli_actor, export_command
 from storage import hr_export
 from storage.crypto import Cipher, mask_id, mask_phone
 from storage.db import Database

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from stdnum.cn import ric
 
-from bot.intake_effects import with_consent_text
+from bot.features.intake.effects import with_consent_text
 from content.book import load_book
 from content.i18n import Translator
 from dialogs import validators

@@ -14,8 +14,8 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
-from bot.effects import Effects
-from bot.intake_effects import member_profile, record_intake, register
+from bot.core.effects import Effects
+from bot.features.intake.effects import member_profile, record_intake, register
 from content.benefits import load_rules
 from dialogs.model import Event
 from storage.crypto import Cipher
@@ -519,7 +519,7 @@ def test_member_profile_maps_known_facts_and_leaves_the_rest_unknown() -> None:
 
 
 async def test_a_work_team_claim_needs_the_role(db: Database, cipher: Cipher) -> None:
-    from bot.intake_effects import checked_provenance
+    from bot.features.intake.effects import checked_provenance
     from storage.models_access import AuditEntry
     from storage.repositories.access import grant
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from bot.cli_poster import poster_command
-from bot.poster import MARGIN, WIDTH, PosterError, deep_link, find_cjk_font, qr_image
+from bot.cli.poster import poster_command
+from bot.features.poster import MARGIN, WIDTH, PosterError, deep_link, find_cjk_font, qr_image
 
 VILLAGE = "410225101201"  # 徐场村 in the shipped sample county
 
