@@ -10,7 +10,9 @@ aiogram, so it starts fast.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import unicodedata
 from dataclasses import replace
 from datetime import date
@@ -96,6 +98,22 @@ class ConsoleChat:
         out.flush()
 
 
+def read_line(stdin: TextIO) -> str:
+    """One line of input; Ctrl-C interrupts the wait at once.
+
+    asyncio.run's own Ctrl-C handler only cancels the main task, which cannot happen while the
+    loop waits here, so a first Ctrl-C would seem to do nothing: Python's default handler is
+    put back for the wait, and the KeyboardInterrupt leaves the chat (quietly, see the CLI).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return stdin.readline()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return stdin.readline()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 async def run_console(
     settings: Settings,
     *,
@@ -116,7 +134,7 @@ async def run_console(
             if interactive:
                 stdout.write("> ")
                 stdout.flush()
-            line = stdin.readline()
+            line = read_line(stdin)
             if not line or line.strip() in QUIT:
                 break
             if not interactive:
