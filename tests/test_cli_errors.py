@@ -1,4 +1,4 @@
-"""Every CLI command and start-up error: one line on stderr naming what is wrong, a non-zero exit, no traceback."""
+"""Every CLI command and start-up error: one line on stderr naming what is wrong, a non-zero exit."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def test_a_database_that_cannot_be_opened_is_one_line_for_other_commands_too(tmp
     [
         (("hr", "add", "--county", "999999", "--chat", "5"), ("999999", "no such area")),
         (("hr", "add", "--county", "410100", "--chat", "5"), ("410100", "郑州市", "a city", "county")),
-        (("report", "progress", "--year", "2026", "--county", "999999", "--out", "{tmp}/r.xlsx"), ("999999",)),
+        (("report", "progress", "--year", "2026", "--county", "999999", "--out", "{tmp}/r.xlsx"),
+         ("999999",)),
         (("export", "--county", "999999", "--out", "{tmp}/e.xlsx"), ("999999",)),
         (("invite", "--role", "worker", "--village", "999999999999"), ("999999999999",)),
         (("invite", "--role", "worker", "--village", "410225"), ("410225", "county", "village")),
@@ -89,8 +90,10 @@ def test_area_codes_must_exist_at_the_right_level(tmp_path, args, words):
 
 
 def test_an_invitation_is_not_created_when_its_qr_cannot_be_written(tmp_path):
-    one_line_error(outreach(tmp_path, "invite", "--role", "worker", "--village", VILLAGE, "--qr", "/nonexistent/q.png"),
-                   "--qr")  # fmt: skip
+    result = outreach(
+        tmp_path, "invite", "--role", "worker", "--village", VILLAGE, "--qr", "/nonexistent/q.png"
+    )
+    one_line_error(result, "--qr")
     users = outreach(tmp_path, "audit")
     assert "invite" not in users.stdout
 
