@@ -200,6 +200,8 @@ def _check_id(path: Path, where: str, field: str, value: str) -> None:
 
 def _check_links(book: Book, content_dir: Path) -> None:
     """Every goto, next, clause, validator and hook named by a flow exists."""
+    import content.selfcheck  # noqa: F401  (registers the self-check hooks; it needs the rules, so not at import)
+
     known = hooks.known()
     for flow in book.flows.values():
         path = content_dir / "flows" / f"{flow.id}.yaml"

@@ -22,9 +22,9 @@ _COMPUTE: dict[str, Compute] = {}
 _PREDICATES: dict[str, Predicate] = {}
 _LISTERS: dict[str, Lister] = {}
 _TRANSFORMS: dict[str, Transform] = {}
-# Modules of flows that bring hooks of their own; imported on first use, not at import time.
+# Modules of flows that bring hooks of their own; imported on first use, not at import time. Hooks that
+# live above the engine (content.selfcheck) register themselves when content/book.py loads the flows.
 HOOK_MODULES: tuple[str, ...] = (
-    "dialogs.selfcheck",
     "dialogs.areas",
     "dialogs.intake",
     "dialogs.intake_members",

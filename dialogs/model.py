@@ -81,7 +81,7 @@ class Step:
     save_as: str | None = None
     validate: str | None = None  # name of a validator in dialogs.validators
     next: str | None = None  # where a typed answer (or a choice without goto) leads
-    cite: tuple[str, ...] = ()  # clause ids, e.g. "四(一)"
+    cite: tuple[str, ...] = ()  # clause ids, e.g. "四（一）"
     params: dict[str, Any] = field(default_factory=dict)
     help: str | None = None  # message key for /help at this step
     compute: str | None = None  # name of a hook in dialogs.hooks that adds params
@@ -168,7 +168,7 @@ class Reply:
     params: tuple[tuple[str, Any], ...] = ()
     options: tuple[Option, ...] = ()
     token: int | None = None  # buttons must carry it back; None when there are no buttons
-    cite: tuple[str, ...] = ()  # full citations, e.g. "豫人社〔2017〕57号 四(一)"
+    cite: tuple[str, ...] = ()  # full citations, e.g. "豫人社〔2017〕57号 四（一）"
     notice: bool = False  # a short remark a channel may show as a pop-up
     typed: bool = False  # the answer is typed (a name, an age): a console reads numbers as text, not buttons
 

@@ -296,7 +296,7 @@ def test_the_age_button_reads_the_id_number():
     _, out = step(state, cmd("help"))
     options = out[-1].options
     assert options[0].id == "from_id" and dict(options[0].params) == {"age": 16}
-    assert Translator("zh_Hans").label(options[0]) == "16岁(按身份证)"
+    assert Translator("zh_Hans").label(options[0]) == "16岁（按身份证）"
     state, out = feed(run_until("m_id"), press("skip"))
     assert out[-1].options[0].id == "unknown"
     state, _ = feed(state, press("unknown"))
