@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.app import COMMANDS
+from bot.channels.telegram.app import COMMANDS
 from content.i18n import LOCALES_DIR, catalog_files, load_messages, placeholders
 from content.zh_pass import is_english
 from content.zh_text import clause_id, fix_text, problems

@@ -52,8 +52,8 @@ def test_broken_content_stops_start_up_with_one_line_naming_it(tmp_path):
         "err = ContentError(Path('content/flows/explain.yaml'), \"step 'what'\", 'text',"
         " 'a message key is needed');"
         "book.load_book = mock.Mock(side_effect=err);"
-        "import bot.services; bot.services.load_book = book.load_book;"
-        "from bot.cli import app;"
+        "import bot.core.services; bot.core.services.load_book = book.load_book;"
+        "from bot.cli.main import app;"
         "sys.argv = ['outreach', 'chat'];"
         "app()"
     )

@@ -54,7 +54,7 @@ def test_bad_input_in_console_gets_friendly_reply(tmp_path):
 def test_console_does_not_import_aiogram(tmp_path):
     code = (
         "import sys, asyncio, io;"
-        "from bot.console import run_console; from bot.settings import load_settings;"
+        "from bot.channels.console.chat import run_console; from bot.core.settings import load_settings;"
         f"asyncio.run(run_console(load_settings(data_dir={str(tmp_path)!r}), stdin=io.StringIO('/quit\\n')));"
         "print('aiogram' in sys.modules)"
     )

@@ -266,7 +266,7 @@ def test_chat_and_cli_give_the_same_answer_for_the_same_profile_and_day():
     import io
     import json
 
-    from bot.cli_eligibility import run_eligibility
+    from bot.cli.eligibility import run_eligibility
 
     _, replies = play((*STUDENT, "details"), today=AFTER_END)
     chat = {option.id: option.label for option in replies[-1].options if option.id not in ("back", "menu")}
