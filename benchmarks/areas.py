@@ -1,0 +1,126 @@
+"""The real area list's cost: bot start-up and RSS with all 55,164 areas against a one-county list,
+`outreach areas list --parent CODE` on a database already set up, and a county's posters.
+
+Every figure comes from the installed `outreach` script in a subprocess, on SQLite in a temporary
+directory. The bot runs against the fake Bot API server (tests/fakebot.py, 127.0.0.1): start-up is
+the time from starting the process to its first getUpdates, RSS the process's resident memory at
+that moment (/proc/PID/status). The one-county list is tests/data/areas_lankao.csv (498 areas, the
+size of the invented sample list the bot shipped before), chosen with AREAS_FILES. The first start
+on a new database seeds the list and is reported apart; the medians are over the next runs.
+
+    .venv/bin/python benchmarks/areas.py [--runs 5] [--county 410225]
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmarks.startup and tests.fakebot live in the repository
+
+from benchmarks.startup import OUTREACH, START_TIMEOUT_S, clean_env, stop  # noqa: E402
+
+LISTS = {"full": "", "one_county": str(ROOT / "tests" / "data" / "areas_lankao.csv")}
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def start_once(data_dir: Path, areas_files: str) -> tuple[float, float]:
+    """(seconds to the first getUpdates, RSS MB then) of one `outreach run`; then stop it."""
+    from tests.fakebot import FakeBotAPI
+
+    async with FakeBotAPI() as fake:
+        env = clean_env(BOT_TOKEN=fake.token, TELEGRAM_API_URL=fake.base_url, DATA_DIR=str(data_dir),
+                        AREAS_FILES=areas_files)  # fmt: skip
+        started = time.perf_counter()
+        process = subprocess.Popen([str(OUTREACH), "run"], cwd=data_dir, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            polling = lambda: fake.polls_waiting > 0 or process.poll() is not None  # noqa: E731
+            await fake.wait_for(polling, timeout=START_TIMEOUT_S, what="the first getUpdates")
+            elapsed = time.perf_counter() - started
+            if process.poll() is not None:
+                raise SystemExit(f"outreach run exited early: {process.stderr.read().decode()[-1000:]}")  # type: ignore[union-attr]
+            return elapsed, rss_mb(process.pid)
+        finally:
+            await stop(process)
+
+
+async def starts(data_dir: Path, areas_files: str, runs: int, label: str) -> dict[str, float]:
+    """The first start (seeding) and the medians of `runs` more."""
+    cold, cold_rss = await start_once(data_dir, areas_files)
+    print(f"{label}: first start {cold:.2f} s, RSS {cold_rss:.0f} MB", flush=True)
+    times, rss = [], []
+    for run in range(1, runs + 1):
+        elapsed, memory = await start_once(data_dir, areas_files)
+        times.append(elapsed)
+        rss.append(memory)
+        print(f"{label}: start {run}: {elapsed:.2f} s, RSS {memory:.0f} MB", flush=True)
+    return {"first_s": round(cold, 2), "start_s": round(statistics.median(times), 2),
+            "rss_mb": round(statistics.median(rss), 1)}  # fmt: skip
+
+
+def command_seconds(args: list[str], data_dir: Path) -> float:
+    """Seconds one `outreach ...` takes (checked to succeed)."""
+    started = time.perf_counter()
+    done = subprocess.run([str(OUTREACH), *args], cwd=data_dir, capture_output=True, text=True,
+                          env=clean_env(DATA_DIR=str(data_dir), BOT_USERNAME="village_outreach_bot"),
+                          timeout=600)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"outreach {' '.join(args)} failed: {done.stderr[-1000:]}")
+    return elapsed
+
+
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure; medians printed, then returned."""
+    result: dict[str, Any] = {"runs": args.runs}
+    for label, files in LISTS.items():
+        with tempfile.TemporaryDirectory() as directory:
+            figures = asyncio.run(starts(Path(directory), files, args.runs, label))
+        result.update({f"{label}_{key}": value for key, value in figures.items()})
+    with tempfile.TemporaryDirectory() as directory:
+        data_dir = Path(directory)
+        command_seconds(["areas", "list"], data_dir)  # sets the database up: migrations, the full list
+        listed = ["areas", "list", "--parent", args.county]
+        listing = [command_seconds(listed, data_dir) for _ in range(args.runs)]
+        print(f"{' '.join(listed)}: median {statistics.median(listing):.3f} s (target < 0.5 s)")
+        out = str(data_dir / "posters.pdf")
+        printed = ["poster", "--county", args.county, "--out", out]
+        posters = [command_seconds(printed, data_dir) for _ in range(3)]
+        pages = Path(out).read_bytes().count(b"/Type /Page\n") or "?"
+        print(f"poster --county {args.county}: median {statistics.median(posters):.1f} s, {pages} pages, "
+              f"{Path(out).stat().st_size / 1e6:.1f} MB (target < 60 s)")  # fmt: skip
+    result["areas_list_s"] = round(statistics.median(listing), 3)
+    result["poster_county_s"] = round(statistics.median(posters), 1)
+    result["poster_pages"] = pages
+    return result
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each (the median is reported)")
+    parser.add_argument("--county", default="410225", help="the county listed and printed (兰考县)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(parse_args())))
