@@ -100,3 +100,9 @@ def already_answered(book: Book, state: State) -> bool:
     flow = book.flows[state.flow or book.menu]
     step = flow.steps.get(state.step or "")
     return bool(step and step.save_as and step.save_as in state.answers)
+
+
+@transforms("drop_drafts")
+def drop_drafts(book: Book, state: State) -> None:
+    """Forget every unfinished flow kept aside (the user asked for their data to be erased)."""
+    state.drafts.clear()

@@ -24,16 +24,24 @@ class Validated:
 Validator = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Validated]
 
 _REGISTRY: dict[str, Validator] = {}
+_NUMERIC: set[str] = set()  # validators of answers written in digits (age, phone, ID number)
 
 
-def validator(name: str) -> Callable[[Validator], Validator]:
-    """Register a validator under the name flows use in `validate:`."""
+def validator(name: str, *, numeric: bool = False) -> Callable[[Validator], Validator]:
+    """Register a validator under the name flows use in `validate:`; `numeric` when answers are digits."""
 
     def register(func: Validator) -> Validator:
         _REGISTRY[name] = func
+        if numeric:
+            _NUMERIC.add(name)
         return func
 
     return register
+
+
+def numeric(name: str | None) -> bool:
+    """True when the named validator reads numbers, so that a typed number is its answer, not a button."""
+    return name in _NUMERIC
 
 
 def names() -> frozenset[str]:
@@ -76,7 +84,7 @@ def plain_text(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]
     return ok(text)
 
 
-@validator("integer")
+@validator("integer", numeric=True)
 def integer(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """A whole number, also written with full-width digits."""
     normalized = unicodedata.normalize("NFKC", text).strip()
