@@ -386,3 +386,14 @@ def test_transform_ignores_a_village_not_in_the_index():
     state = State(flow="f", step="intro", data={"start_payload": "v_410225208299"})
     hooks.transform("village_from_deep_link")(BOOK, state)
     assert state.answers == {}
+
+
+def test_back_after_a_village_typed_at_the_intake_township_step_shows_that_step():
+    from tests.test_intake_dialog import intake_book
+
+    book = intake_book()
+    state, _ = feed(State(), Input.command("intake"), Input.choice("worker"), Input.choice(LANKAO), book=book)
+    state, replies = feed(state, Input.text("周场"), book=book)
+    assert keys(replies) == ["area.found", "intake.q.head"] and state.answers["village"] == ZHOUCHANG
+    state, replies = feed(state, Input.choice("back"), book=book)
+    assert state.step == "township" and keys(replies) == ["intake.q.township"]
