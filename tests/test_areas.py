@@ -264,8 +264,8 @@ async def test_a_new_list_adds_renames_and_retires(db: Database) -> None:
         rows = {row[0]: row for row in await index_rows(session=session)}
     assert kept is not None and kept.retired and kept.short_name == "李庄村"
     assert [a.code for a in offered] == ["410225201201", "410225201203"]
-    assert rows["410225201201"][1:] == ("张庄村", "410225201", 5, False)
-    assert rows["410225201202"][4] is True
+    assert tuple(rows["410225201201"][1:]) == ("张庄村", "410225201", 5, False)
+    assert bool(rows["410225201202"][4]) is True
     async with db.session() as session:  # the code comes back a year later
         again = await import_areas(session=session, rows=[*TOP, TOWNSHIP, renamed, new_village, old_village])
     assert again == ImportReport(restored=1, unchanged=7)
