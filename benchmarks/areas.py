@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmarks.startup and tests.fakebot live in the repository
 
-from benchmarks.startup import OUTREACH, START_TIMEOUT_S, clean_env, stop  # noqa: E402
+from benchmarks.startup import OUTREACH, clean_env, started_bot  # noqa: E402
 
 LISTS = {"full": "", "one_county": str(ROOT / "tests" / "data" / "areas_lankao.csv")}
 
@@ -49,21 +49,11 @@ async def start_once(data_dir: Path, areas_files: str) -> tuple[float, float]:
     """(seconds to the first getUpdates, RSS MB then) of one `outreach run`; then stop it."""
     from tests.fakebot import FakeBotAPI
 
-    async with FakeBotAPI() as fake:
-        env = clean_env(BOT_TOKEN=fake.token, TELEGRAM_API_URL=fake.base_url, DATA_DIR=str(data_dir),
-                        AREAS_FILES=areas_files)  # fmt: skip
-        started = time.perf_counter()
-        process = subprocess.Popen([str(OUTREACH), "run"], cwd=data_dir, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-        try:
-            polling = lambda: fake.polls_waiting > 0 or process.poll() is not None  # noqa: E731
-            await fake.wait_for(polling, timeout=START_TIMEOUT_S, what="the first getUpdates")
-            elapsed = time.perf_counter() - started
-            if process.poll() is not None:
-                raise SystemExit(f"outreach run exited early: {process.stderr.read().decode()[-1000:]}")  # type: ignore[union-attr]
-            return elapsed, rss_mb(process.pid)
-        finally:
-            await stop(process)
+    async with (
+        FakeBotAPI() as fake,
+        started_bot(fake, data_dir, AREAS_FILES=areas_files) as (elapsed, process),
+    ):
+        return elapsed, rss_mb(process.pid)
 
 
 async def starts(data_dir: Path, areas_files: str, runs: int, label: str) -> dict[str, float]:
