@@ -43,7 +43,7 @@ from dialogs.validators import Validated, error, ok, validator
 
 __all__ = [  # what other modules use besides the hooks
     "CITY", "COUNTY", "PROVINCE", "TOWNSHIP", "VILLAGE", "AreaIndex", "Place",
-    "is_placeholder_city", "normalize", "start_at",
+    "area_name", "is_placeholder_city", "normalize", "start_at",
 ]  # fmt: skip
 
 CONTEXT_KEY = "areas"
@@ -154,6 +154,16 @@ def start_at(book: Book, state: State, code: str) -> bool:
 
 
 # ---------------------------------------------------------------- labels
+
+
+def area_name(book: Book, code: Any) -> Ref | None:
+    """How a message names an area: `周场村（堌阳镇）` for a village, `兰考县` otherwise; None if unknown.
+
+    For other features, e.g. the intake's first message naming the village of a poster.
+    """
+    index = index_of(book)
+    place = index.get(code)
+    return _found_label(index, place) if place is not None else None
 
 
 def village_label(index: AreaIndex, place: Place, *, always: bool = False) -> tuple[str, tuple]:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from dialogs import hooks, validators
-from dialogs.areas import AreaIndex, Place, start_at
+from dialogs.areas import AreaIndex, Place, area_name, start_at
 from dialogs.engine import advance
 from dialogs.model import Book, Choice, Flow, Input, Ref, Reply, State, Step
 from tests.area_support import (
@@ -397,3 +397,11 @@ def test_back_after_a_village_typed_at_the_intake_township_step_shows_that_step(
     assert keys(replies) == ["area.found", "intake.q.head"] and state.answers["village"] == ZHOUCHANG
     state, replies = feed(state, Input.choice("back"), book=book)
     assert state.step == "township" and keys(replies) == ["intake.q.township"]
+
+
+def test_area_name_names_a_village_with_its_township():
+    assert area_name(BOOK, ZHOUCHANG) == Ref(
+        "area.village_in", (("village", "周场村"), ("township", "堌阳镇"))
+    )
+    assert area_name(BOOK, LANKAO) == Ref("area.name", (("name", "兰考县"),))
+    assert area_name(BOOK, "999999") is None and area_name(BOOK, None) is None
