@@ -170,9 +170,9 @@ def poster(
 
 @areas_app.command("import")
 def areas_import(
-    csv_file: Annotated[str, typer.Argument(help="CSV with code,name,parent_code,level")],
+    csv_file: Annotated[str, typer.Argument(help="CSV (or .csv.gz) with code,name,parent_code,level")],
 ) -> None:
-    """Load an official area list (upserts; all rows are checked before any is written)."""
+    """Load an official area list: adds, renames, retires what it no longer has; prints the counts."""
     from bot.cli.areas import areas_import as run_import
 
     raise typer.Exit(run_import(_db_url(_settings()), csv_file))
@@ -182,7 +182,7 @@ def areas_import(
 def areas_list(
     parent: Annotated[str | None, typer.Option(help="list the children of this code")] = None,
 ) -> None:
-    """Print CODE<TAB>NAME for each child area (provinces when no parent is given)."""
+    """Print CODE<TAB>NAME for each offered child area (provinces when no parent is given)."""
     from bot.cli.areas import areas_list as run_list
 
     raise typer.Exit(run_list(_db_url(_settings()), parent))

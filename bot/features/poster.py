@@ -11,6 +11,7 @@ channel add theirs there. Pages are drawn with fpdf2: the text is real text in a
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -151,6 +152,7 @@ def render_pdf(
     """An A4 PDF with one page per village; the font is embedded, subset to the characters used."""
     from fpdf import FPDF  # imported here: only the poster command needs it
 
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting logs every glyph at INFO
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)

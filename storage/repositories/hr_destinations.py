@@ -186,6 +186,7 @@ async def area_names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str
     wanted = sorted(set(codes))
     names: dict[str, str] = {}
     for start in range(0, len(wanted), 500):  # far below both backends' bound-parameter limits
-        query = select(Area.code, Area.name).where(col(Area.code).in_(wanted[start : start + 500]))
+        shown = func.coalesce(col(Area.short_name), col(Area.name))  # villages as villagers say them
+        query = select(Area.code, shown).where(col(Area.code).in_(wanted[start : start + 500]))
         names.update(dict((await session.exec(query)).all()))
     return names

@@ -75,7 +75,8 @@ async def area_names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str
     wanted = sorted(set(codes))
     names: dict[str, str] = {}
     for start in range(0, len(wanted), BATCH):
-        query = select(Area.code, Area.name).where(col(Area.code).in_(wanted[start : start + BATCH]))
+        shown = func.coalesce(col(Area.short_name), col(Area.name))  # villages as villagers say them
+        query = select(Area.code, shown).where(col(Area.code).in_(wanted[start : start + BATCH]))
         names.update({code: name for code, name in (await session.exec(query)).all()})
     return names
 
