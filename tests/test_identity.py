@@ -61,9 +61,7 @@ def test_group_keys_of_several_channels(channel, chat, key):
     assert group_key(channel, chat) == key and is_group(key) and channel_of(key) == channel
 
 
-@pytest.mark.parametrize(
-    "key", ["tg:101", "wecom:zhangsan", "wecom:li.si@x", "wxkf:wmAbC", "web:Z", "junk"]
-)
+@pytest.mark.parametrize("key", ["tg:101", "wecom:zhangsan", "wecom:li.si@x", "wxkf:wmAbC", "web:Z", "junk"])
 def test_person_keys_are_not_groups(key):
     from bot.core.identity import is_group
 

@@ -24,6 +24,7 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand
 
+from bot.channels.telegram import digests
 from bot.channels.telegram.handlers import build_router
 from bot.channels.telegram.middlewares import ConversationMiddleware
 from bot.channels.telegram.render import outbound_sender
@@ -75,6 +76,7 @@ async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))
+    digests.register(services.digests, bot)
     await set_commands(bot)
     # Everything built so far lives as long as the process: keep the GC from walking it.
     gc.collect()
@@ -86,7 +88,7 @@ async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None)
     """Long polling until cancelled or stopped by a signal."""
     services, bot, dispatcher = await _prepare(settings)
     stop = asyncio.Event()
-    jobs = start_background(services, bot, settings, stop)
+    jobs = start_background(services, settings, stop)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         if ready is not None:
@@ -118,7 +120,7 @@ async def run_webhook(settings: Settings, *, ready: asyncio.Event | None = None)
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     stop = asyncio.Event()
-    jobs = start_background(services, bot, settings, stop)
+    jobs = start_background(services, settings, stop)
     if ready is not None:
         ready.set()
     try:

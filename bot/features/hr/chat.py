@@ -6,7 +6,9 @@ bot/channels/telegram/hr.py; inline keyboards, callback data = the button id). A
 the packed `bot.features.hr.buttons.Press` ("h:s:12:contacted"): ids and codes only, at most 64
 bytes, so it fits Telegram's callback data, a WeCom template card's key and a kf menu item's id.
 
-    send(text, buttons) -> message id or None     a message, optionally with buttons
+    send(text, buttons) -> message id or None     a message, optionally with buttons; a text longer
+                                                  than one message of the channel is split by it
+                                                  (buttons with the last part, whose id is returned)
     edit(message_id, text, buttons) -> bool       replace a message (False: cannot; the caller sends)
     answer(text)                                  the short notice of a pressed button (a toast on
                                                   Telegram; a channel without toasts may send a text
