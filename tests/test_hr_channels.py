@@ -9,8 +9,10 @@ yet", and the notice goes out at the household's next contact (any turn of its c
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import AsyncIterator
 
+import openpyxl
 import pytest
 from sqlmodel import select
 
@@ -82,6 +84,16 @@ async def pending_texts(services: Services, chat: FakeHrChat) -> list[str]:
     return [text for _, text, _ in chat.sent[before:]]
 
 
+async def export_column(services: Services, chat: FakeHrChat, header: str) -> list[object]:
+    """One column of the workbook /export sends the HR member now."""
+    async with services.database.session() as session:
+        assert await handle_command(chat, HR_SENDER, "export", "", session=session)
+    sheet = openpyxl.load_workbook(io.BytesIO(chat.files[-1].data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    column = list(rows[0]).index(header)
+    return [row[column] for row in rows[1:]]
+
+
 async def household_writes(services: Services, text: str) -> None:
     """One turn of the family's conversation, as the WeChat channel would run it."""
     today = dt.date(2026, 12, 2).isoformat()
@@ -109,6 +121,7 @@ async def test_a_notice_waits_for_a_closed_window_and_goes_out_at_the_next_conta
         "回复本消息" in chat.sent[-1][1] or "备注" in chat.sent[-1][1]
     )  # no edit: the prompt is a new message
     assert any(NOT_TOLD in text for text in await pending_texts(services, chat))
+    assert await export_column(services, chat, "农户通知") == ["尚未通知"]
 
     await household_writes(services, "还在吗")  # window still closed: still held
     assert window.delivered == [] and window.refused == 2
@@ -125,6 +138,7 @@ async def test_a_notice_waits_for_a_closed_window_and_goes_out_at_the_next_conta
         actions = {(e.action, e.channel) for e in (await session.exec(select(AuditEntry))).all()}
     assert ("hr.set_status", "wecom") in actions
     assert not any(NOT_TOLD in text for text in await pending_texts(services, chat))
+    assert await export_column(services, chat, "农户通知") == [None]
 
 
 async def test_a_notice_is_sent_at_once_while_the_window_is_open(services):
