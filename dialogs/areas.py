@@ -30,6 +30,7 @@ LEVEL_KEYS = {1: "province", 2: "city", 3: "county", 4: "township", 5: "village"
 KEY_LEVELS = {key: level for level, key in LEVEL_KEYS.items()}
 ALWAYS_FILLED = ("county", "township", "village")  # city and province only when the flow asks for them
 PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE = 1, 2, 3, 4, 5
+POSTER_PREFIX = "v_"  # a village poster's /start payload: v_<12-digit village code>
 DEEP_LINK = re.compile(r"v_([0-9]{12})")
 FOUND_KEY = "area_found"  # state.data: a village found by a search made before the village step
 MAX_LISTED_HITS = 5
@@ -295,6 +296,18 @@ def area_chosen(book: Book, state: State) -> None:
         state.data[FOUND_KEY] = place.code  # found by a search at an earlier step
     else:
         state.data.pop(FOUND_KEY, None)
+
+
+def start_at(book: Book, state: State, code: str) -> bool:
+    """Start the picker at an area: its levels (and those above) answered, the levels below open.
+
+    For "the next household of the same township": the flow then goes to the step below `code`.
+    False (nothing changed) when the code is not in the index.
+    """
+    if index_of(book).get(code) is None:
+        return False
+    _fill(book, state, code)
+    return True
 
 
 @hooks.transforms("village_from_deep_link")
