@@ -576,3 +576,32 @@ def test_every_screen_of_the_runs_renders_in_both_languages():
                 rendered = Translator(lang).render(reply)
                 shown = rendered.text + "".join(label for _, label in rendered.buttons)
                 assert "intake." not in shown and "{" not in shown, (reply.key, lang)
+
+
+# ---------------------------------------------------------------- the poster's village
+
+
+def test_the_posters_village_is_named_on_the_first_screen():
+    _, out = feed(State(), cmd("start", f"v_{DALIZHUANG}"))
+    place = dict(out[-1].params)["place"]
+    assert place.key == "intake.poster_place"
+    rendered = Translator("zh_Hans").render(out[-1]).text
+    assert "您在葡萄架乡 大李庄村登记。" in rendered
+    assert "You are signing up in 大李庄村, 葡萄架乡." in Translator("en").render(out[-1]).text
+
+
+@pytest.mark.parametrize("code", ["v_999999999999", "v_abc", "v_4102251012"])
+def test_an_unknown_poster_code_is_said_before_the_county_list(code):
+    state, out = feed(State(), cmd("start", code))
+    assert keys(out) == ["core.welcome", "intake.q.who"]
+    assert dict(out[-1].params)["place"].key == "intake.poster_unknown"
+    assert code in Translator("zh_Hans").render(out[-1]).text
+    state, out = feed(state, press("household"))
+    assert keys(out) == ["intake.q.county"] and "start_payload" not in state.data
+    _, out = feed(state, cmd("cancel"), press("discard"), cmd("intake"))
+    assert keys(out)[-1] == "intake.q.who" and dict(out[-1].params)["place"] == ""  # said once
+
+
+def test_no_place_is_said_without_a_poster():
+    _, out = feed(State(), cmd("intake"))
+    assert dict(out[-1].params)["place"] == ""
