@@ -152,3 +152,10 @@ def test_explain_knows_database_and_file_errors_but_not_bugs():
         "cannot reach the database"
     )
     assert checks.explain(KeyError("bug")) is None
+
+
+def test_one_county_is_one_county(tmp_path):
+    result = outreach(tmp_path, "report", "progress", "--year", "2026", "--county", "410225",
+                      "--out", str(tmp_path / "p.xlsx"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "(1 county)" in result.stderr and "counties" not in result.stderr

@@ -50,8 +50,8 @@ def hr_add(db_url: str, county: str, chat_id: int) -> int:
     """Send the county's digests to the chat (also revives and repairs a removed or broken one)."""
     if (problem := _check(county, chat_id)) is not None:
         return _fail(problem)
-    row, created = _run(db_url, lambda: _add(db_url, county, chat_id))
-    print(f"{'added' if created else 'enabled again'}: county {county} -> chat {chat_id} (id {row.id})")
+    row, done = _run(db_url, lambda: _add(db_url, county, chat_id))
+    print(f"{done}: county {county} -> chat {chat_id} (id {row.id})")
     return EXIT_OK
 
 
@@ -104,11 +104,12 @@ async def _add(db_url: str, county: str, chat_id: int) -> Any:
     async def add(session: Any) -> Any:
         """Add, then audit."""
         now = utc_now()
+        active = await hr_destinations.was_active(session=session, county_code=county, chat_id=chat_id)
         row, created = await hr_destinations.add_destination(
             session=session, county_code=county, chat_id=chat_id, added_by=operator(), now=now
         )
         await _audit(audit, session, row.id, "add" if created else "revive", county)
-        return row, created
+        return row, "added" if created else "already active" if active else "enabled again"
 
     return await _with_session(db_url, add)
 
