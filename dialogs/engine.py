@@ -346,12 +346,15 @@ def _typed(book: Book, state: State, step: Step, text: str, out: list[Output]) -
         out.append(Reply("core.use_buttons", notice=True))
         _ask(book, state, out)
         return
-    context = {**book.context, "today": state.data.get("today"), "data": state.data}
+    context = {**book.context, "today": state.data.get("today"), "data": state.data, "save_as": step.save_as}
     result = validators.run(step.validate, text, state.answers, context)
+    state.data.update(result.remember)
     if not result.ok:
         out.append(Reply(result.error, tuple(result.params.items()), notice=True))
         _ask(book, state, out)
         return
+    if result.note:
+        out.append(Reply(result.note, tuple(result.params.items()), notice=True))
     if step.save_as:
         state.answers[step.save_as] = result.value
     _answered(book, state, step, None)

@@ -115,14 +115,21 @@ def years(written: str) -> int | None:
     return value + CN_DIGITS.get(written, 0)
 
 
+# The same shapes as storage.crypto's masks (dialogs import nothing of storage); each leaves at
+# least 10,000 possible numbers (tests/test_masks.py counts them).
 def masked_id(id_number: str) -> str:
-    """An ID number as it may be shown: `4102**********123X`."""
-    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
+    """An ID number as it may be shown: `4102*************X`."""
+    return id_number[:4] + "*" * (len(id_number) - 5) + id_number[-1:]
 
 
 def masked_phone(phone: str) -> str:
-    """A mobile number as it may be shown: `138****5678`."""
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    """A mobile number as it may be shown: `*******5678`."""
+    return "*" * (len(phone) - 4) + phone[-4:]
+
+
+def masked_household_number(number: str) -> str:
+    """A household number as it may be shown: `4102************` (it starts with the village code)."""
+    return number[:4] + "*" * (len(number) - 4) if len(number) >= 8 else "*" * len(number)
 
 
 def member_age(member: Mapping[str, Any], today: date | None) -> int | None:

@@ -150,7 +150,9 @@ def another_household(book: Book, state: State) -> None:
     state.data.pop(areas.FOUND_KEY, None)
     state.history, state.return_to = [], None
     if isinstance(township, str) and areas.start_at(book, state, township):
-        state.history = ["who", "county", "township"]  # Back leads to another township or county
+        # Back leads to another township or county: those steps are shown, not skipped as started.
+        state.data.pop(areas.START_KEY, None)
+        state.history = ["who", "county", "township"]
 
 
 @hooks.transforms("intake_review_done")

@@ -17,6 +17,8 @@ class Validated:
     error: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     goto: str | None = None  # where the answer leads, when the validator decides (e.g. a search hit)
+    note: str = ""  # a message key shown before moving on with a valid answer ("taken: 周场村(堌阳镇)")
+    remember: dict[str, Any] = field(default_factory=dict)  # kept in state.data, valid or not (search hits)
 
 
 Validator = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Validated]
@@ -52,14 +54,21 @@ def run(name: str | None, text: str, answers: Mapping[str, Any], context: Mappin
     return _REGISTRY[name or "text"](text, answers, context)
 
 
-def ok(value: Any, goto: str | None = None) -> Validated:
-    """A valid answer (optionally leading somewhere other than the step's `next`)."""
-    return Validated(True, value, goto=goto)
+def ok(
+    value: Any,
+    goto: str | None = None,
+    *,
+    note: str = "",
+    remember: dict[str, Any] | None = None,
+    **params: Any,
+) -> Validated:
+    """A valid answer (optionally leading somewhere other than the step's `next`, with a note to show)."""
+    return Validated(True, value, params=params, goto=goto, note=note, remember=remember or {})
 
 
-def error(key: str, **params: Any) -> Validated:
+def error(key: str, *, remember: dict[str, Any] | None = None, **params: Any) -> Validated:
     """An invalid answer: the message key that says what is expected, with an example."""
-    return Validated(False, error=key, params=params)
+    return Validated(False, error=key, params=params, remember=remember or {})
 
 
 def has_letters(text: str) -> bool:

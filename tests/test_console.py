@@ -68,7 +68,7 @@ def test_typed_numbers_are_answers_where_a_number_is_asked_and_odd_digits_never_
     # ⑨ at the menu (no 9th button: typed text), [3] intake, worker, a village typed, head, status [1],
     # the number skipped by its words, phone, then the member: name, relation [3] child, sex [1] male,
     # and the age 3, which must not press [3].
-    script = "⑨\n3\n1\n徐场\n王建国\n1\n不知道，跳过\n13812345678\n王小明\n3\n1\n3\n/quit\n"
+    script = "⑨\n3\n1\n周场\n王建国\n1\n不知道，跳过\n13812345678\n王小明\n3\n1\n3\n/quit\n"
     result = chat(tmp_path, script)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

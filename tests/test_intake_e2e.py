@@ -70,7 +70,7 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         await say(fake, USER, SON_ID)
         card = await presses(fake, "junior_current", "full", "at_home", "technical_school",
                              "electrician", "yes", "evening")  # fmt: skip
-        assert "4102**********1238" in card and SON_ID not in card
+        assert "4102*************8" in card and SON_ID not in card
         await presses(fake, "ok", "add")
         await say(fake, USER, "王小红")
         await presses(fake, "child", "female")
@@ -81,7 +81,7 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         kid = ("in_school", "none", "in_school", "vocational_training", "pre_employment", "cooking")
         await presses(fake, *kid, "no", "any", "ok")
         review = await presses(fake, "no_more")
-        assert "兰考县 堌阳镇 徐场村" in review and "138****5678" in review and "13812345678" not in review
+        assert "兰考县 堌阳镇 周场村" in review and "*******5678" in review and "13812345678" not in review
         consent = await presses(fake, "next")
         assert "同意书版本：2026-11-1" in consent and "/forget" in consent
         done = await presses(fake, "agree")

@@ -142,21 +142,30 @@ def eligibility(
 
 @app.command()
 def poster(
-    village: Annotated[str, typer.Option(help="12-digit village code")],
-    out: Annotated[Path, typer.Option(help="PNG file to write")],
+    out: Annotated[Path, typer.Option(help="PDF file to write (A4, one page per village)")],
+    village: Annotated[str | None, typer.Option(help="one village (12 digits)")] = None,
+    township: Annotated[str | None, typer.Option(help="every village of a township (9 digits)")] = None,
+    county: Annotated[str | None, typer.Option(help="every village of a county (6 digits)")] = None,
+    channel: Annotated[str, typer.Option(help="the channel the county runs: telegram")] = "telegram",
     bot_username: Annotated[
         str | None, typer.Option(help="the bot's @username (default BOT_USERNAME)")
     ] = None,
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
 ) -> None:
-    """Make the village's QR poster: scanning it opens the bot with the village chosen."""
-    from bot.cli.poster import poster_command
+    """Print-ready QR posters: scanning a village's page opens the bot with the village chosen."""
+    from bot.cli.poster import PosterRequest, poster_command
 
     checks.language(lang)
     checks.output_file(out)
     settings = _settings()
-    username = bot_username or settings.bot_username
-    raise typer.Exit(poster_command(_db_url(settings), village, out, username, lang))
+    request = PosterRequest(
+        out=out,
+        areas={"village": village, "township": township, "county": county},
+        channel=channel,
+        options={"bot_username": bot_username or settings.bot_username},
+        lang=lang,
+    )
+    raise typer.Exit(poster_command(_db_url(settings), request))
 
 
 @areas_app.command("import")
