@@ -595,3 +595,17 @@ def test_an_unknown_poster_code_is_said_before_the_county_list(code):
 def test_no_place_is_said_without_a_poster():
     _, out = feed(State(), cmd("intake"))
     assert dict(out[-1].params)["place"] == ""
+
+
+def test_the_english_review_says_what_a_yes_is_about():
+    _, out = feed(run_until("more"), press("no_more"))
+    rendered = Translator("en").render(out[-1]).text
+    assert "Able to work: yes" in rendered and "; Yes;" not in rendered
+    assert "能干活" in Translator("zh_Hans").render(out[-1]).text
+
+
+@pytest.mark.parametrize(("at", "typed", "pressed"), [("m_sex", "男", "m_age"), ("h_status", "不清楚", "h_number"),
+                                                     ("h_number", "不知道，跳过", "h_phone")])  # fmt: skip
+def test_typing_a_buttons_words_presses_it(at, typed, pressed):
+    state, _ = step(run_until(at), text(typed))
+    assert state.step == pressed
