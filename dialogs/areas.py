@@ -50,6 +50,7 @@ CONTEXT_KEY = "areas"
 LEVEL_KEYS = {1: "province", 2: "city", 3: "county", 4: "township", 5: "village"}
 KEY_LEVELS = {key: level for level, key in LEVEL_KEYS.items()}
 ALWAYS_FILLED = ("county", "township", "village")  # city and province only when the flow asks for them
+POSTER_PREFIX = "v_"  # a village poster's /start payload: v_<12-digit village code>
 DEEP_LINK = re.compile(r"v_([0-9]{12})")
 FOUND_KEY = "area_found"  # state.data: a village found by a search made before the village step
 FOUND_AT_KEY = "area_found_at"  # state.data: the answer key of the step where that search was typed

@@ -192,3 +192,16 @@ async def test_each_hr_chat_gets_each_reminder_once(db, fake):
         assert await reminders_sent(session=session, reminder="progress-2026-11-20") == sorted(
             [f"tg:{GROUP_A}", f"tg:{GROUP_B}"]
         )
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "en"])
+def test_the_notes_sheet_explains_columns_in_words_not_internal_names(lang):
+    from bot.features.hr.tables import notes_sheet
+
+    sheet = notes_sheet(load_layout(), Translator(lang), 2026)
+    text = "\n".join(str(cell) for row in sheet.rows for cell in row)
+    for internal in ("two_after", "current, previous", "household_status", "kind =", "status ="):
+        assert internal not in text, internal
+    assert (
+        "“两后生”：应届或往届" if lang == "zh_Hans" else "Two after (两后生): this year or earlier years"
+    ) in text
