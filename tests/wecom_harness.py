@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,51 +53,74 @@ async def wecom_bot(
             await services.close()
 
 
-async def said(fake: FakeWeCom, user: str, before: int, expect: int) -> list[Sent]:
-    """Wait for `expect` messages after the first `before`; return the new ones."""
-    messages = await fake.wait_for_messages(user, before + expect)
-    return messages[before:]
+async def settle(channel: WeComChannel, timeout: float = 10) -> None:
+    """Wait until the channel has sent everything that is due."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    reader = channel.kf_reader
+    while (reader is not None and reader.reading()) or not await channel.outbox.idle():
+        assert loop.time() < deadline, "the WeCom outbox did not settle"
+        await asyncio.sleep(0.01)
 
 
-async def member_says(fake: FakeWeCom, user: str, text: str, expect: int = 1) -> list[Sent]:
-    """A member types; the bot's next `expect` messages."""
-    before = len(fake.messages_to(user))
-    answer = await fake.member_sends(user, text)
-    assert answer.status == 200, answer
-    return await said(fake, user, before, expect)
+class Member:
+    """A WeCom member (the app) driving the bot through the fake: each action returns the new messages."""
+
+    def __init__(self, fake: FakeWeCom, channel: WeComChannel, user: str) -> None:
+        self.fake, self.channel, self.user = fake, channel, user
+        self.presses = 0
+
+    async def _after(self, action: Any) -> list[Sent]:
+        before = len(self.fake.messages_to(self.user))
+        answer = await action
+        assert answer.status == 200 and answer.seconds < 5, answer
+        await settle(self.channel)
+        return self.fake.messages_to(self.user)[before:]
+
+    async def says(self, text: str) -> list[Sent]:
+        """Type a message."""
+        return await self._after(self.fake.member_sends(self.user, text))
+
+    async def press(self, *choice_ids: str) -> list[Sent]:
+        """Press buttons one after the other (each on the latest card with it); the last press's messages."""
+        messages: list[Sent] = []
+        for choice_id in choice_ids:
+            card = latest_with(self.fake, self.user, choice_id, "template_card")
+            self.presses += 1
+            messages = await self._after(self.fake.member_presses(self.user, card, choice_id))
+        return messages
 
 
-async def member_press(fake: FakeWeCom, user: str, choice_id: str, expect: int = 1) -> list[Sent]:
-    """A member presses a button of the last card; the bot's next `expect` messages."""
-    before = len(fake.messages_to(user))
-    card = _card_with(fake, user, choice_id)
-    answer = await fake.member_presses(user, card, choice_id)
-    assert answer.status == 200, answer
-    return await said(fake, user, before, expect)
+class Customer(Member):
+    """A 微信客服 customer (ordinary WeChat)."""
+
+    async def enters(self, scene_param: str = "", welcome: bool = True) -> list[Sent]:
+        """Open the chat, e.g. from a poster."""
+        return await self._after(self.fake.customer_enters(self.user, scene_param, welcome))
+
+    async def says(self, text: str) -> list[Sent]:
+        """Type a message."""
+        return await self._after(self.fake.customer_sends(self.user, text))
+
+    async def press(self, *choice_ids: str) -> list[Sent]:
+        """Tap menu items one after the other."""
+        messages: list[Sent] = []
+        for choice_id in choice_ids:
+            menu = latest_with(self.fake, self.user, choice_id, "msgmenu")
+            messages = await self._after(self.fake.customer_taps(self.user, menu, choice_id))
+        return messages
 
 
-def _card_with(fake: FakeWeCom, user: str, choice_id: str) -> Sent:
-    """The latest card carrying a button for `choice_id` (a long list spans several cards)."""
+def latest_with(fake: FakeWeCom, user: str, choice_id: str, msgtype: str) -> Sent:
+    """The latest card or menu carrying a button for `choice_id` (a long list spans several)."""
     for message in reversed(fake.messages_to(user)):
-        if message.msgtype == "template_card" and any(
-            k.split(":")[2] == choice_id for k, _ in message.buttons
-        ):
+        if message.msgtype == msgtype and any(k.split(":")[2] == choice_id for k, _ in message.buttons):
             return message
-    raise AssertionError(f"no card with {choice_id!r} for {user}")
+    raise AssertionError(
+        f"no {msgtype} with {choice_id!r} for {user}: {[m.text for m in fake.messages_to(user)]}"
+    )
 
 
-async def customer_says(fake: FakeWeCom, user: str, text: str, expect: int = 1) -> list[Sent]:
-    """A 客服 customer types; the bot's next `expect` messages."""
-    before = len(fake.messages_to(user))
-    await fake.customer_sends(user, text)
-    return await said(fake, user, before, expect)
-
-
-async def customer_taps(fake: FakeWeCom, user: str, choice_id: str, expect: int = 1) -> list[Sent]:
-    """A customer taps an item of the last menu carrying it."""
-    before = len(fake.messages_to(user))
-    for message in reversed(fake.messages_to(user)):
-        if message.msgtype == "msgmenu" and any(k.split(":")[2] == choice_id for k, _ in message.buttons):
-            await fake.customer_taps(user, message, choice_id)
-            return await said(fake, user, before, expect)
-    raise AssertionError(f"no menu with {choice_id!r} for {user}")
+def texts(messages: list[Sent]) -> str:
+    """Every message's text, joined."""
+    return "\n".join(m.text for m in messages)

@@ -92,15 +92,30 @@ async def pending_for(*, session: AsyncSession, key: str) -> list[WecomOutbox]:
 
 
 async def finish(
-    *, session: AsyncSession, entry_id: int, status: str, error: str | None = None, retry_at: float = 0.0
+    *,
+    session: AsyncSession,
+    entry_id: int,
+    status: str,
+    error: str | None = None,
+    retry_at: float = 0.0,
+    counts_for: str | None = None,
 ) -> None:
-    """Record the outcome of an attempt (sent, held, failed, or pending again at `retry_at`). Commits."""
+    """Record the outcome of an attempt (sent, held, failed, or pending again at `retry_at`). Commits.
+
+    `counts_for`: the 客服 user whose window quota a sent message uses up.
+    """
     values: dict[str, Any] = {"status": status, "last_error": error, "next_attempt_at": retry_at}
     if status == SENT:
         values["sent_at"] = utc_now()
     if status in (PENDING, FAILED):
         values["attempts"] = WecomOutbox.attempts + 1
     await session.exec(update(WecomOutbox).where(col(WecomOutbox.id) == entry_id).values(**values))  # type: ignore[call-overload]
+    if status == SENT and counts_for is not None:  # in the same transaction: the window never looks wider
+        await session.exec(
+            update(WecomPeer)
+            .where(col(WecomPeer.key) == counts_for)
+            .values(sent_since=WecomPeer.sent_since + 1)  # type: ignore[call-overload]
+        )
     await session.commit()
 
 
@@ -136,14 +151,6 @@ async def note_inbound(*, session: AsyncSession, key: str, now: float) -> None:
     """The user wrote: their 客服 window opens again with a fresh quota."""
     peer = await _peer(session, key)
     peer.last_inbound_at, peer.sent_since = now, 0
-
-
-async def note_sent(*, session: AsyncSession, key: str) -> None:
-    """One more message sent in the user's window. Commits."""
-    await session.exec(
-        update(WecomPeer).where(col(WecomPeer.key) == key).values(sent_since=WecomPeer.sent_since + 1)  # type: ignore[call-overload]
-    )
-    await session.commit()
 
 
 # ---------------------------------------------------------------- 客服 cursor

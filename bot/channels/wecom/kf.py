@@ -100,6 +100,10 @@ class KfReader:
             return 0
         return int(await self.dialogs.apply(incoming))
 
+    def reading(self) -> bool:
+        """True while a read is under way."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         """Wait for a read under way."""
         if self._task is not None:

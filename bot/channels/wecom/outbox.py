@@ -93,6 +93,13 @@ class Outbox:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def idle(self) -> bool:
+        """True when nothing is being sent and nothing is due (tests and benchmarks wait for it)."""
+        if self._busy:
+            return False
+        async with self.database.session() as session:
+            return not await repo.due_messages(session=session, now=self.clock(), limit=1)
+
     async def dispatch(self) -> int:
         """Start a sender for every user with due rows who has none running; how many started."""
         async with self.database.session() as session:
@@ -138,10 +145,7 @@ class Outbox:
             await api.call(PATHS[row.kind], self.unseal(row.payload))
         except WeComError as error:
             return await self._failed(row, error)
-        await self._finish(row.id, SENT)
-        if row.kind == KF:
-            async with self.database.session() as session:
-                await repo.note_sent(session=session, key=row.key)
+        await self._finish(row.id, SENT, counts_for=row.key if row.kind == KF else None)
         return True
 
     async def _failed(self, row: WecomOutbox, error: WeComError) -> bool:
@@ -168,13 +172,19 @@ class Outbox:
         return peer is not None and window_open(peer.last_inbound_at, peer.sent_since, self.clock())
 
     async def _finish(
-        self, entry_id: int, status: str, error: str | None = None, retry_at: float = 0.0
+        self,
+        entry_id: int,
+        status: str,
+        error: str | None = None,
+        retry_at: float = 0.0,
+        counts_for: str | None = None,
     ) -> None:
-        """Record an attempt's outcome."""
+        """Record an attempt's outcome (a sent 客服 message uses up one of the user's five)."""
         async with self.database.session() as session:
             await repo.finish(
-                session=session, entry_id=entry_id, status=status, error=error, retry_at=retry_at
-            )
+                session=session, entry_id=entry_id, status=status, error=error, retry_at=retry_at,
+                counts_for=counts_for,
+            )  # fmt: skip
 
 
 async def _first(*events: asyncio.Event) -> None:
