@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -34,6 +36,7 @@ from bot.core.settings import Settings, SettingsError
 from content.i18n import Translator
 
 log = logging.getLogger(__name__)
+MAX_RETRY_WAIT = 300.0  # seconds between attempts to reach Telegram, at most
 COMMANDS = ("start", "menu", "check", "intake", "help", "cancel", "language", "forget")
 # Telegram language codes we register command descriptions for; "" is everyone else.
 COMMAND_LANGUAGES = {"": "zh_Hans", "zh": "zh_Hans", "en": "en"}
@@ -69,13 +72,35 @@ async def set_commands(bot: Bot) -> None:
         await bot.set_my_commands(commands, language_code=code or None)
 
 
+async def until_reached(call: Callable[[], Awaitable[None]], *, first_wait: float = 2.0) -> None:
+    """Make the first call to Telegram, retrying with back-off while it cannot be reached.
+
+    In mainland China Telegram is usually unreachable without a proxy (TELEGRAM_API_URL): that is
+    said in one log line per attempt, and the bot keeps trying instead of stopping with a traceback.
+    """
+    wait = first_wait
+    while True:
+        try:
+            await call()
+            return
+        except TelegramNetworkError as exc:
+            log.warning("Telegram could not be reached (%s); trying again in %.0f s", exc.message, wait)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, MAX_RETRY_WAIT)
+
+
 async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     """Open the stores, build the bot and dispatcher, register the commands."""
     services = await open_services(settings)
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))
-    await set_commands(bot)
+    try:
+        await until_reached(lambda: set_commands(bot))
+    except BaseException:  # stopped (Ctrl-C, SIGTERM) while waiting for Telegram: close what was opened
+        await bot.session.close()
+        await services.close()
+        raise
     # Everything built so far lives as long as the process: keep the GC from walking it.
     gc.collect()
     gc.freeze()
