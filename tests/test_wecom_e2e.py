@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakewecom import FakeWeCom
-from tests.wecom_harness import member_press, member_says, wecom_bot, wecom_settings
+from tests.wecom_harness import Member, wecom_bot, wecom_settings
 
 MEMBER = "zhangsan"
 
@@ -28,11 +28,16 @@ async def test_url_verification_and_forged_callbacks(fake, tmp_path):
 
 
 async def test_member_start_and_explainer_with_cards(fake, tmp_path):
-    async with wecom_bot(fake, wecom_settings(fake, tmp_path)):
-        welcome, menu = await member_says(fake, MEMBER, "/start", expect=2)
+    async with wecom_bot(fake, wecom_settings(fake, tmp_path)) as channel:
+        member = Member(fake, channel, MEMBER)
+        welcome, menu = await member.says("/start")
         assert "政策小助手" in welcome.text
         assert menu.msgtype == "template_card" and menu.buttons[0][1] == "了解政策"
-        (topics, *_) = await member_press(fake, MEMBER, "explain", expect=2)
-        assert topics.msgtype == "template_card"
-        await fake.wait_until(lambda: len(fake.card_updates) == 1)
+        topics = await member.press("explain")
+        # Twelve choices: split over cards of at most six, sharing the token; Back and Menu last.
+        assert [m.msgtype for m in topics] == ["template_card", "template_card"]
+        assert [len(m.buttons) for m in topics] == [6, 6]
+        assert [label for _, label in topics[-1].buttons][-2:] == ["« 返回", "主菜单"]
+        tuition, *_ = await member.press("tuition")
         assert fake.card_updates[0]["button"]["replace_name"] == "✓ 了解政策"
+        assert "1,700元" in tuition.text
