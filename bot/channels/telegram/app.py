@@ -26,6 +26,7 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand
 
+from bot.channels.telegram import digests
 from bot.channels.telegram.handlers import build_router
 from bot.channels.telegram.middlewares import ConversationMiddleware
 from bot.channels.telegram.render import outbound_sender
@@ -95,6 +96,7 @@ async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))
+    digests.register(services.digests, bot)
     try:
         await until_reached(lambda: set_commands(bot))
     except BaseException:  # stopped (Ctrl-C, SIGTERM) while waiting for Telegram: close what was opened
@@ -111,7 +113,7 @@ async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None)
     """Long polling until cancelled or stopped by a signal."""
     services, bot, dispatcher = await _prepare(settings)
     stop = asyncio.Event()
-    jobs = start_background(services, bot, settings, stop)
+    jobs = start_background(services, settings, stop)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         if ready is not None:
@@ -143,7 +145,7 @@ async def run_webhook(settings: Settings, *, ready: asyncio.Event | None = None)
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     stop = asyncio.Event()
-    jobs = start_background(services, bot, settings, stop)
+    jobs = start_background(services, settings, stop)
     if ready is not None:
         ready.set()
     try:
