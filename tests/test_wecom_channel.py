@@ -215,8 +215,10 @@ async def test_the_five_message_quota_holds_the_rest_until_the_next_message(fake
         outbound = channel.services.outbound
         # The held welcome and menu, and the answer to /menu: three of the five messages.
         assert len(fake.messages_to("wmQuota")) == 3
-        results = [await outbound.send("wxkf:wmQuota", [Reply("core.help")], "zh_Hans") for _ in range(4)]
-        await settle(channel)
+        results = []
+        for _ in range(4):
+            results.append(await outbound.send("wxkf:wmQuota", [Reply("core.help")], "zh_Hans"))
+            await settle(channel)
         assert results == [True, True, False, False]
         assert len(fake.messages_to("wmQuota")) == 5
         assert not [c for p, c in fake.calls if p == "kf/send_msg" and c]  # nothing refused by WeCom

@@ -153,8 +153,10 @@ class Dialogs:
 
     async def _quota_left(self, session: Any, key: str, wanted: int) -> bool:
         """True when the customer's window is open for `wanted` more messages besides those queued."""
+        # Queued rows first: a row sent between the two reads is then counted twice (refusing one
+        # message too many), never not at all (one too many for WeCom).
+        queued = len(await repo.pending_for(session=session, key=key))
         peer = await repo.load_peer(session=session, key=key)
         if peer is None:
             return False
-        queued = len(await repo.pending_for(session=session, key=key))
         return window_open(peer.last_inbound_at, peer.sent_since + queued + wanted - 1, self.clock())
