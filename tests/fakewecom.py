@@ -111,7 +111,7 @@ class Sent:
     def key_of(self, choice_id: str) -> tuple[str, str]:
         """The (key, label) of the button for `choice_id`."""
         for key, label in self.buttons:
-            if key.split(":")[2] == choice_id:
+            if key.split("|")[0].split(":")[-1] == choice_id or key.split("|")[0] == choice_id:
                 return key, label
         raise AssertionError(f"no button {choice_id!r} on {self.text!r}: {self.buttons}")
 

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot.channels.wecom.render import input_from_key
+from bot.channels.wecom.render import input_from_key, split_card_key
 from bot.core.identity import WECHAT_KF, WECOM, make_key
 from dialogs.model import Input
 
@@ -77,7 +77,8 @@ def _app_event(fields: dict[str, str], key: str, user: str, today: str) -> Incom
     if event == "click" and event_key in MENU_COMMANDS:
         return Incoming(key, replace(Input.command(event_key), today=today), ident)
     if event == "template_card_event":
-        user_input, label = input_from_key(event_key)
+        button_id, label = split_card_key(event_key)
+        user_input = input_from_key(button_id)
         return Incoming(
             key, replace(user_input, today=today), ident, label=label,
             response_code=fields.get("ResponseCode", ""),
@@ -107,6 +108,6 @@ def from_kf(message: dict) -> Incoming | None:
     if kind == "text":
         text = message.get("text") or {}
         menu_id = str(text.get("menu_id") or "")
-        user_input = input_from_key(menu_id)[0] if menu_id else parse_text(str(text.get("content", "")))
+        user_input = input_from_key(menu_id) if menu_id else parse_text(str(text.get("content", "")))
         return Incoming(key, replace(user_input, today=today), ident)
     return Incoming(key, replace(Input("other"), today=today), ident)

@@ -28,6 +28,7 @@ MENU_ITEM_BYTES = 128
 MENU_ID_BYTES = 64
 NAV_IDS = (BACK, MENU)
 GREY = 4  # button style of Back and Menu
+LABEL_SEPARATOR = "|"
 
 
 # ---------------------------------------------------------------- button keys
@@ -38,20 +39,23 @@ def press_key(token: int | None, choice_id: str) -> str:
     return f"p:{token or 0}:{choice_id}"
 
 
-def card_key(token: int | None, choice_id: str, label: str) -> str:
-    """A card button's key: the press, then its label (shown on the card once it is pressed)."""
-    key = f"{press_key(token, choice_id)}:{label}"
-    while len(key.encode()) > CARD_KEY_BYTES:
-        key = key[:-1]
-    return key
+def card_key(button_id: str, label: str) -> str:
+    """A card button's key: the button's id, "|", its label (shown on the card once it is pressed)."""
+    return clip(f"{button_id}{LABEL_SEPARATOR}{label}", CARD_KEY_BYTES)
 
 
-def input_from_key(key: str) -> tuple[Input, str]:
-    """The press a key stands for and the button's label; anything else is an invalid button."""
-    parts = key.split(":", 3)
-    if len(parts) < 3 or parts[0] != "p" or not parts[1].isdigit() or not parts[2]:
-        return Input("invalid_button"), ""
-    return Input.choice(parts[2], int(parts[1])), parts[3] if len(parts) > 3 else ""
+def split_card_key(key: str) -> tuple[str, str]:
+    """The button id and label of a card key (ids never hold "|")."""
+    button_id, _, label = key.partition(LABEL_SEPARATOR)
+    return button_id, label
+
+
+def input_from_key(key: str) -> Input:
+    """The press a button id stands for; anything else is an invalid button."""
+    parts = key.split(":")
+    if len(parts) != 3 or parts[0] != "p" or not parts[1].isdigit() or not parts[2]:
+        return Input("invalid_button")
+    return Input.choice(parts[2], int(parts[1]))
 
 
 # ---------------------------------------------------------------- text
@@ -110,8 +114,8 @@ def task_id(token: int | None, part: int) -> str:
 
 def _chunks(buttons: list[tuple[str, str]], size: int) -> list[list[tuple[str, str]]]:
     """Buttons in groups of at most `size`, the navigation pair kept together on the last one."""
-    options = [b for b in buttons if b[0] not in NAV_IDS]
-    nav = [b for b in buttons if b[0] in NAV_IDS]
+    options = [b for b in buttons if not _is_nav(b[0])]
+    nav = [b for b in buttons if _is_nav(b[0])]
     groups = [options[i : i + size] for i in range(0, len(options), size)] or [[]]
     if len(groups[-1]) + len(nav) <= size:
         groups[-1].extend(nav)
@@ -120,15 +124,15 @@ def _chunks(buttons: list[tuple[str, str]], size: int) -> list[list[tuple[str, s
     return [group for group in groups if group]
 
 
-def card(title: str, subtitle: str, token: int | None, buttons: list[tuple[str, str]], part: int) -> dict:
-    """One button_interaction card."""
+def card(title: str, subtitle: str, buttons: list[tuple[str, str]], task: str) -> dict[str, Any]:
+    """One button_interaction card; `buttons` are (button id, label), Back and Menu grey."""
     template: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": title},
-        "task_id": task_id(token, part),
+        "task_id": task,
         "button_list": [
-            {"text": label, "style": GREY if choice in NAV_IDS else 1, "key": card_key(token, choice, label)}
-            for choice, label in buttons
+            {"text": label, "style": GREY if _is_nav(button_id) else 1, "key": card_key(button_id, label)}
+            for button_id, label in buttons
         ],
     }
     if subtitle:
@@ -136,30 +140,39 @@ def card(title: str, subtitle: str, token: int | None, buttons: list[tuple[str, 
     return {"msgtype": "template_card", "template_card": template}
 
 
+def _is_nav(button_id: str) -> bool:
+    """Back and Menu (shown grey, and last)."""
+    return button_id.rsplit(":", 1)[-1] in NAV_IDS and button_id.startswith("p:")
+
+
 def app_messages(translator: Translator, replies: list[Reply]) -> list[dict[str, Any]]:
     """The app's payloads for a turn's replies, in order."""
     messages: list[dict[str, Any]] = []
     for reply in replies:
-        messages.extend(app_reply(translator, translator.render(reply)))
+        rendered = translator.render(reply)
+        buttons = [(press_key(rendered.token, choice), label) for choice, label in rendered.buttons]
+        messages.extend(app_cards(translator, rendered.text, buttons, rendered.token))
     return messages
 
 
-def app_reply(translator: Translator, rendered: Rendered) -> list[dict[str, Any]]:
-    """A reply: its text (in the card when short), then cards of at most 6 buttons."""
-    if not rendered.buttons:
-        return texts(rendered.text)
+def app_cards(
+    translator: Translator, text: str, buttons: list[tuple[str, str]], token: int | None = None
+) -> list[dict[str, Any]]:
+    """A text and its buttons (id, label): the text in the card when short, cards of at most 6 buttons."""
+    if not buttons:
+        return texts(text)
     messages: list[dict[str, Any]] = []
     title, subtitle = translator.text("wecom.choose"), ""
-    if len(rendered.text) <= CARD_TITLE_CHARS and "\n" not in rendered.text:
-        title = rendered.text
-    elif len(rendered.text) <= CARD_SUBTITLE_CHARS:
-        subtitle = rendered.text
+    if len(text) <= CARD_TITLE_CHARS and "\n" not in text:
+        title = text
+    elif len(text) <= CARD_SUBTITLE_CHARS:
+        subtitle = text
     else:
-        messages.extend(texts(rendered.text))
-    for part, group in enumerate(_chunks(list(rendered.buttons), CARD_BUTTONS)):
+        messages.extend(texts(text))
+    for part, group in enumerate(_chunks(buttons, CARD_BUTTONS)):
         if part:
             title, subtitle = translator.text("wecom.more_choices"), ""
-        messages.append(card(title, subtitle, rendered.token, group, part))
+        messages.append(card(title, subtitle, group, task_id(token, part)))
     return messages
 
 
@@ -172,16 +185,16 @@ def card_update(translator: Translator, label: str, notice: str | None) -> str:
 # ---------------------------------------------------------------- 微信客服: menus
 
 
-def menu(head: str, buttons: list[tuple[str, str]], token: int | None, tail: str = "") -> dict[str, Any]:
-    """One msgmenu of at most 10 click items."""
+def menu(head: str, buttons: list[tuple[str, str]], tail: str = "") -> dict[str, Any]:
+    """One msgmenu of at most 10 click items; `buttons` are (button id, label)."""
     body: dict[str, Any] = {
         "head_content": clip(head, MENU_HEAD_BYTES),
         "list": [
             {
                 "type": "click",
-                "click": {"id": press_key(token, choice), "content": clip(label, MENU_ITEM_BYTES)},
+                "click": {"id": button_id, "content": clip(label, MENU_ITEM_BYTES)},
             }
-            for choice, label in buttons
+            for button_id, label in buttons
         ],
     }
     if tail:
@@ -193,23 +206,23 @@ def kf_messages(translator: Translator, replies: list[Reply]) -> list[dict[str, 
     """微信客服 payloads for a turn's replies, in order."""
     messages: list[dict[str, Any]] = []
     for reply in replies:
-        messages.extend(kf_reply(translator, translator.render(reply)))
+        rendered = translator.render(reply)
+        buttons = [(press_key(rendered.token, choice), label) for choice, label in rendered.buttons]
+        messages.extend(kf_menus(translator, rendered.text, buttons))
     return messages
 
 
-def kf_reply(translator: Translator, rendered: Rendered) -> list[dict[str, Any]]:
-    """A reply: its text (as the menu's head when it fits), then menus of at most 10 items."""
-    if not rendered.buttons:
-        return texts(rendered.text)
+def kf_menus(translator: Translator, text: str, buttons: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """A text and its buttons (id, label): the text as the menu's head when it fits, menus of ≤ 10 items."""
+    if not buttons:
+        return texts(text)
     messages: list[dict[str, Any]] = []
-    head = rendered.text
+    head = text
     if len(head.encode()) > MENU_HEAD_BYTES:
         messages.extend(texts(head))
         head = translator.text("wecom.choose")
-    for part, group in enumerate(_chunks(list(rendered.buttons), MENU_ITEMS)):
-        messages.append(
-            menu(head if not part else translator.text("wecom.more_choices"), group, rendered.token)
-        )
+    for part, group in enumerate(_chunks(buttons, MENU_ITEMS)):
+        messages.append(menu(head if not part else translator.text("wecom.more_choices"), group))
     return messages
 
 
@@ -225,5 +238,5 @@ def welcome_message(translator: Translator, replies: list[Reply]) -> dict[str, A
     head = "\n\n".join(heads)
     if last_buttons is None:
         return text_message(clip(head, TEXT_LIMIT_BYTES))
-    items = [b for b in last_buttons.buttons][:MENU_ITEMS]
-    return menu(head, items, last_buttons.token)
+    items = [(press_key(last_buttons.token, c), label) for c, label in last_buttons.buttons][:MENU_ITEMS]
+    return menu(head, items)
