@@ -24,7 +24,7 @@ OPEN_KFID_LENGTH = 64
 # wecom_outbox.status
 PENDING, SENT, HELD, FAILED = "pending", "sent", "held", "failed"
 # wecom_outbox.kind: which API sends it
-APP, KF, KF_WELCOME, CARD_UPDATE = "app", "kf", "kf_welcome", "card_update"
+APP, APP_FILE, KF, KF_WELCOME, CARD_UPDATE = "app", "app_file", "kf", "kf_welcome", "card_update"
 
 
 class WecomSeen(SQLModel, table=True):

@@ -114,7 +114,8 @@ class Customer(Member):
 def latest_with(fake: FakeWeCom, user: str, choice_id: str, msgtype: str) -> Sent:
     """The latest card or menu carrying a button for `choice_id` (a long list spans several)."""
     for message in reversed(fake.messages_to(user)):
-        if message.msgtype == msgtype and any(k.split("|")[0].split(":")[-1] == choice_id for k, _ in message.buttons):
+        ids = [key.split("|")[0] for key, _ in message.buttons]
+        if message.msgtype == msgtype and any(i == choice_id or i.split(":")[-1] == choice_id for i in ids):
             return message
     raise AssertionError(
         f"no {msgtype} with {choice_id!r} for {user}: {[m.text for m in fake.messages_to(user)]}"

@@ -18,7 +18,8 @@ from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.channels.wecom.callbacks import CallbackEndpoint
 from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.dialog import Dialogs, Receivers
-from bot.channels.wecom.inbound import from_app
+from bot.channels.wecom.hr import handle_hr
+from bot.channels.wecom.inbound import Incoming, from_app
 from bot.channels.wecom.kf import KfReader
 from bot.channels.wecom.outbox import Outbox
 from bot.core.identity import WECHAT_KF, WECOM
@@ -26,7 +27,8 @@ from bot.core.services import Services
 from bot.core.settings import Settings
 from content.i18n import Translator
 from dialogs.model import DEFAULT_LANGUAGE, Reply
-from storage.models_wecom import APP, CARD_UPDATE, KF, KF_WELCOME
+from storage.models_wecom import APP, APP_FILE, CARD_UPDATE, KF, KF_WELCOME
+from storage.repositories import wecom as repo
 
 log = logging.getLogger(__name__)
 MENU_TOP = ("menu", "check")
@@ -80,10 +82,22 @@ class WeComChannel:
         if incoming is None:
             return
         try:
-            await self.dialogs.apply(incoming)
+            if not await self._hr(incoming):
+                await self.dialogs.apply(incoming)
         except Exception:  # the user is told; WeCom gets its 200 (a retry would fail the same way)
             log.exception("WeCom app: a callback could not be applied")
             await self.dialogs.send_on_own(incoming.key, [Reply("core.error")], DEFAULT_LANGUAGE)
+
+    async def _hr(self, incoming: Incoming) -> bool:
+        """HR commands, buttons and notes (applied once); False for the dialogs' inputs."""
+        async with self.services.database.session() as session:
+            if await repo.was_seen(session=session, digest=incoming.digest):
+                return True
+            if not await handle_hr(self.dialogs, incoming, session):
+                return False
+            await repo.mark_seen(session=session, digest=incoming.digest, now=self.dialogs.clock())
+            await session.commit()
+        return True
 
 
 def app_menu(lang: str = DEFAULT_LANGUAGE) -> dict:
@@ -125,7 +139,7 @@ def build_channel(services: Services, settings: Settings) -> WeComChannel | None
     outbox = Outbox(
         services.database,
         services.cipher,
-        {APP: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api},
+        {APP: app_api, APP_FILE: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api},
     )
     dialogs = Dialogs(services, outbox, Receivers(settings.wecom_agent_id, settings.wecom_kf_open_kfid))
     kf_reader = (

@@ -17,7 +17,7 @@ from typing import Any
 from bot.channels.wecom import render
 from bot.channels.wecom.inbound import Incoming
 from bot.channels.wecom.outbox import Outbox, window_open
-from bot.core.identity import WECHAT_KF, WECOM, parse_key
+from bot.core.identity import WECHAT_KF, WECOM, make_key, parse_key
 from bot.core.services import Services
 from bot.core.turns import take_turn
 from content.i18n import Translator
@@ -103,6 +103,18 @@ class Dialogs:
                 KF,
                 [self.to_customer(parsed.id, m) for m in render.kf_messages(translator, shown)],
             )
+
+    async def queue(self, key: str, kind: str, payloads: list[dict[str, Any]]) -> None:
+        """Queue payloads in a transaction of their own and wake the sender (HR output)."""
+        async with self.services.database.session() as session:
+            await self._add(session, key, kind, payloads)
+            await session.commit()
+        self.outbox.wake()
+
+    async def queue_card_update(self, user_id: str, response_code: str, text: str) -> None:
+        """Grey out a pressed card."""
+        key = make_key(WECOM, user_id)
+        await self.queue(key, CARD_UPDATE, [self.card_update(user_id, response_code, text)])
 
     async def _add(self, session: Any, key: str, kind: str, payloads: list[dict[str, Any]]) -> None:
         """Queue payloads, encrypted."""

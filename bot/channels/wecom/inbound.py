@@ -26,7 +26,8 @@ class Incoming:
     key: str
     user_input: Input
     digest: str  # the input's WeCom id, hashed: applied once
-    label: str = ""  # a card press: the pressed button's label
+    button_id: str = ""  # a card press: the pressed button's id (a dialog press, or an HR button)
+    label: str = ""  # and its label
     response_code: str = ""  # a card press: the one-use code to update the card
     only_new: bool = False  # enter_agent: a turn only for a user without a conversation
     inbound: bool = True  # a customer's own message (opens the 客服 window)
@@ -80,7 +81,7 @@ def _app_event(fields: dict[str, str], key: str, user: str, today: str) -> Incom
         button_id, label = split_card_key(event_key)
         user_input = input_from_key(button_id)
         return Incoming(
-            key, replace(user_input, today=today), ident, label=label,
+            key, replace(user_input, today=today), ident, button_id=button_id, label=label,
             response_code=fields.get("ResponseCode", ""),
         )  # fmt: skip
     if event == "enter_agent":

@@ -12,6 +12,7 @@ window is closed and go out at their next message.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -22,7 +23,18 @@ from typing import Any
 from bot.channels.wecom.api import WeComAPI, WeComError
 from storage.crypto import Cipher
 from storage.db import Database
-from storage.models_wecom import APP, CARD_UPDATE, FAILED, HELD, KF, KF_WELCOME, PENDING, SENT, WecomOutbox
+from storage.models_wecom import (
+    APP,
+    APP_FILE,
+    CARD_UPDATE,
+    FAILED,
+    HELD,
+    KF,
+    KF_WELCOME,
+    PENDING,
+    SENT,
+    WecomOutbox,
+)
 from storage.repositories import wecom as repo
 
 log = logging.getLogger(__name__)
@@ -36,6 +48,7 @@ TASK_EXISTS = 42014  # a card's task_id was used: an earlier attempt got through
 KF_WINDOW_ERRORS = frozenset({95999, 95018, 95015})  # fake's placeholder; "session state"/"not in window"
 PATHS = {
     APP: "message/send",
+    APP_FILE: "message/send",
     CARD_UPDATE: "message/update_template_card",
     KF: "kf/send_msg",
     KF_WELCOME: "kf/send_msg_on_event",
@@ -142,7 +155,10 @@ class Outbox:
             await self._finish(row.id, FAILED, "channel not configured")
             return True
         try:
-            await api.call(PATHS[row.kind], self.unseal(row.payload))
+            payload = self.unseal(row.payload)
+            if row.kind == APP_FILE:
+                payload = await _uploaded(api, payload)
+            await api.call(PATHS[row.kind], payload)
         except WeComError as error:
             return await self._failed(row, error)
         await self._finish(row.id, SENT, counts_for=row.key if row.kind == KF else None)
@@ -185,6 +201,15 @@ class Outbox:
                 session=session, entry_id=entry_id, status=status, error=error, retry_at=retry_at,
                 counts_for=counts_for,
             )  # fmt: skip
+
+
+async def _uploaded(api: WeComAPI, payload: dict[str, Any]) -> dict[str, Any]:
+    """A queued file message with its bytes uploaded as temporary media (valid 3 days)."""
+    kind = payload["msgtype"]
+    file = payload[kind]
+    data = base64.b64decode(file["data"])
+    media_id = await api.upload(kind, file["name"], data, file["content_type"])
+    return {**{k: v for k, v in payload.items() if k != kind}, kind: {"media_id": media_id}}
 
 
 async def _first(*events: asyncio.Event) -> None:
