@@ -168,6 +168,9 @@ class FakeWeCom:
         self.calls: list[tuple[str, int]] = []  # (path, errcode) of every API call
         self.unknown_paths: list[str] = []
         self.gettoken_calls = 0
+        self.group_chats: set[str] = set()  # chat ids of group chats the app made (appchat/create)
+        self.recalled: list[str] = []
+        self._recent_texts: dict[tuple[str, str], float] = {}
         self.callbacks: list[CallbackAnswer] = []
         self.bot_url = ""  # http://127.0.0.1:PORT of the bot, set by the harness
         self.app_path, self.kf_path = "/wecom/app", "/wecom/kf"
@@ -443,6 +446,8 @@ class FakeWeCom:
             raise FakeError(NO_RECEIVER, "no valid receiver")
         kind = body.get("msgtype")
         code = ""
+        if self._duplicate(body["touser"], body):
+            return {"msgid": secrets.token_hex(8)}  # dropped: the same content again within the interval
         if kind == "text":
             _check_bytes(body["text"]["content"], TEXT_BYTES, "text.content")
         elif kind == "template_card":
@@ -460,6 +465,36 @@ class FakeWeCom:
         if code:
             result["response_code"] = code
         return result
+
+    def _duplicate(self, receiver: str, body: dict[str, Any]) -> bool:
+        """message/send's duplicate check: the same text to the same receiver within the interval."""
+        if not body.get("enable_duplicate_check") or body.get("msgtype") != "text":
+            return False
+        interval = min(int(body.get("duplicate_check_interval", 1800)), 4 * 3600)
+        content = (receiver, body["text"]["content"])
+        seen = self._recent_texts.get(content)
+        self._recent_texts[content] = self.now()
+        return seen is not None and self.now() - seen < interval
+
+    async def _api_appchat_send(self, request: web.Request) -> dict[str, Any]:
+        self._check_token(request, "app")
+        body = await request.json()
+        if body.get("chatid") not in self.group_chats:
+            raise FakeError(86003, "chat not found")
+        kind = body.get("msgtype")
+        if kind == "text":
+            _check_bytes(body["text"]["content"], TEXT_BYTES, "text.content")
+        elif kind not in ("file", "image") or body[kind].get("media_id") not in {
+            u["media_id"] for u in self.uploads
+        }:
+            raise FakeError(BAD_PARAMETER, "msgtype/media_id")
+        self.sent.append(Sent("group:" + body["chatid"], kind, body, "appchat"))
+        return {}
+
+    async def _api_message_recall(self, request: web.Request) -> dict[str, Any]:
+        self._check_token(request, "app")
+        self.recalled.append((await request.json()).get("msgid", ""))
+        return {}
 
     def _check_card(self, card: dict[str, Any]) -> None:
         if card.get("card_type") != "button_interaction":

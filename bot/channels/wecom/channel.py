@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
+from bot.channels.wecom import digests
 from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.channels.wecom.callbacks import CallbackEndpoint
 from bot.channels.wecom.crypto import CallbackCrypto
@@ -61,6 +62,8 @@ class WeComChannel:
         """Register the senders for wecom:/wxkf: keys, start the outbox, set the app menu."""
         if self.app_api is not None:
             self.services.outbound.register(WECOM, self.dialogs.send_on_own)
+            assert self.settings.wecom_agent_id is not None
+            digests.register(self.services.digests, self.app_api, self.settings.wecom_agent_id)
         if self.kf_reader is not None:
             self.services.outbound.register(WECHAT_KF, self.dialogs.send_on_own)
         self._sender = asyncio.create_task(self.outbox.run(self._stop), name="wecom outbox")
