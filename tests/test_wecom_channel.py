@@ -222,3 +222,30 @@ async def test_the_five_message_quota_holds_the_rest_until_the_next_message(fake
         assert results == [True, True, False, False]
         assert len(fake.messages_to("wmQuota")) == 5
         assert not [c for p, c in fake.calls if p == "kf/send_msg" and c]  # nothing refused by WeCom
+
+
+async def test_opening_the_app_starts_only_a_new_member_and_pictures_get_a_friendly_reply(fake, tmp_path):
+    async with wecom_bot(fake, wecom_settings(fake, tmp_path)) as channel:
+        await fake.member_opens_app(USER)
+        await settle(channel)
+        assert "政策小助手" in fake.messages_to(USER)[0].text
+        opened = len(fake.messages_to(USER))
+        fake.advance(5)
+        await fake.member_opens_app(USER)  # every later opening is not an input
+        await settle(channel)
+        assert len(fake.messages_to(USER)) == opened
+        await fake.member_sends_image(USER)
+        await settle(channel)
+        assert len(fake.messages_to(USER)) > opened  # "please type or tap", the question again
+
+
+async def test_old_inputs_and_sent_messages_are_purged(fake, tmp_path):
+    async with wecom_bot(fake, wecom_settings(fake, tmp_path)) as channel:
+        await Member(fake, channel, USER).says("/start")
+        fake.advance(4 * 24 * 3600)
+        await channel.purge()
+        async with channel.services.database.session() as session:
+            assert (await session.exec(select(WecomOutbox))).all() == []
+        again = await fake.member_sends(USER, "/help", msgid=1)
+        await settle(channel)
+        assert again.status == 200

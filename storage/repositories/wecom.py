@@ -6,6 +6,7 @@ Nothing here commits unless it says so: the channel writes a turn's rows in one 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -117,6 +118,18 @@ async def finish(
             .values(sent_since=WecomPeer.sent_since + 1)  # type: ignore[call-overload]
         )
     await session.commit()
+
+
+async def purge_finished(*, session: AsyncSession, before: float) -> int:
+    """Delete sent and failed entries created before `before` (they hold replies). Commits."""
+    cutoff = datetime.fromtimestamp(before, UTC)
+    result = await session.exec(
+        delete(WecomOutbox).where(  # type: ignore[call-overload]
+            col(WecomOutbox.status).in_((SENT, FAILED)), col(WecomOutbox.created_at) < cutoff
+        )
+    )
+    await session.commit()
+    return int(result.rowcount or 0)
 
 
 async def count_status(*, session: AsyncSession, key: str | None = None) -> dict[str, int]:

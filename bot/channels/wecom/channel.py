@@ -24,6 +24,7 @@ from bot.channels.wecom.inbound import Incoming, from_app
 from bot.channels.wecom.kf import KfReader
 from bot.channels.wecom.outbox import Outbox
 from bot.core.identity import WECHAT_KF, WECOM
+from bot.core.scheduler import HOUR, every
 from bot.core.services import Services
 from bot.core.settings import Settings
 from content.i18n import Translator
@@ -34,6 +35,9 @@ from storage.repositories import wecom as repo
 log = logging.getLogger(__name__)
 MENU_TOP = ("menu", "check")
 MENU_MORE = ("intake", "language", "help", "cancel")
+# WeCom retries a callback within seconds, and a 客服 page is read again within minutes.
+SEEN_KEPT_S = 3 * 24 * 3600
+SENT_KEPT_S = 24 * 3600
 
 
 @dataclass
@@ -50,6 +54,7 @@ class WeComChannel:
     endpoints: dict[str, CallbackEndpoint] = field(default_factory=dict)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sender: asyncio.Task[None] | None = None
+    _cleaner: asyncio.Task[None] | None = None
 
     def add_routes(self, app: web.Application) -> None:
         """The callback URLs of the configured channels."""
@@ -67,17 +72,28 @@ class WeComChannel:
         if self.kf_reader is not None:
             self.services.outbound.register(WECHAT_KF, self.dialogs.send_on_own)
         self._sender = asyncio.create_task(self.outbox.run(self._stop), name="wecom outbox")
+        self._cleaner = asyncio.create_task(
+            every(HOUR, self.purge, self._stop, "wecom purge"), name="wecom purge"
+        )
         if self.app_api is not None:
             await set_app_menu(self.app_api, self.settings.wecom_agent_id)
 
     async def stop(self) -> None:
         """Stop the outbox (sends under way finish), the 客服 reader, and the HTTP session."""
         self._stop.set()
-        if self._sender is not None:
-            await asyncio.gather(self._sender, return_exceptions=True)
+        await asyncio.gather(
+            *(t for t in (self._sender, self._cleaner) if t is not None), return_exceptions=True
+        )
         if self.kf_reader is not None:
             await self.kf_reader.stop()
         await self.http.close()
+
+    async def purge(self) -> None:
+        """Forget inputs seen days ago and messages sent a day ago (they hold replies)."""
+        now = self.dialogs.clock()
+        async with self.services.database.session() as session:
+            await repo.purge_seen(session=session, before=now - SEEN_KEPT_S)
+            await repo.purge_finished(session=session, before=now - SENT_KEPT_S)
 
     async def on_app_message(self, fields: dict[str, str]) -> None:
         """An app callback: apply it (committed before WeCom gets its answer)."""

@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 
 from bot.channels.wecom.channel import WeComChannel, build_channel
+from bot.core.scheduler import start_background, stop_background
 from bot.core.services import Services, open_services
 from bot.core.settings import Settings
 
@@ -49,6 +50,8 @@ async def run_wecom(settings: Settings, *, ready: asyncio.Event | None = None) -
         raise SettingsError("setting WECOM_AGENT_ID or WECOM_KF_SECRET: no WeCom channel is configured")
     runner = web.AppRunner(app)
     await runner.setup()
+    stop = asyncio.Event()
+    jobs = start_background(services, settings, stop)  # draft reminders, retention, HR digests
     try:
         await web.TCPSite(runner, settings.wecom_host, settings.wecom_port).start()
         log.info("WeCom callbacks listening on %s:%s", settings.wecom_host, settings.wecom_port)
@@ -56,5 +59,6 @@ async def run_wecom(settings: Settings, *, ready: asyncio.Event | None = None) -
             ready.set()
         await asyncio.Event().wait()
     finally:
+        await stop_background(jobs, stop)
         await runner.cleanup()
         await services.close()
