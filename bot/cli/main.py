@@ -175,7 +175,9 @@ def poster(
     village: Annotated[str | None, typer.Option(help="one village (12 digits)")] = None,
     township: Annotated[str | None, typer.Option(help="every village of a township (9 digits)")] = None,
     county: Annotated[str | None, typer.Option(help="every village of a county (6 digits)")] = None,
-    channel: Annotated[str, typer.Option(help="the channel the county runs: telegram")] = "telegram",
+    channel: Annotated[
+        str | None, typer.Option(help="telegram or wecom (default: the configured one)")
+    ] = None,
     bot_username: Annotated[
         str | None, typer.Option(help="the bot's @username (default BOT_USERNAME)")
     ] = None,
@@ -190,11 +192,19 @@ def poster(
     request = PosterRequest(
         out=out,
         areas={"village": village, "township": township, "county": county},
-        channel=channel,
-        options={"bot_username": bot_username or settings.bot_username},
+        channel=channel or _poster_channel(settings),
+        options={
+            "bot_username": bot_username or settings.bot_username,
+            "wecom_kf_link": settings.wecom_kf_link,
+        },
         lang=lang,
     )
     raise typer.Exit(poster_command(_db_url(settings), request))
+
+
+def _poster_channel(settings: Settings) -> str:
+    """The channel a county's posters lead to: WeCom's 客服 when its link is set and Telegram is not."""
+    return "wecom" if settings.wecom_kf_link and not settings.bot_token else "telegram"
 
 
 @areas_app.command("import")
