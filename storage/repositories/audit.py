@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import utc_now
 from storage.models_access import AuditEntry
 
-CHANNELS = ("telegram", "cli", "console", "system")  # system: scheduled jobs such as retention
+CHANNELS = ("telegram", "cli", "console", "web", "system")  # system: scheduled jobs such as retention
 NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 ACTOR = re.compile(r"^[a-z]+:[\w.@-]{1,120}$")
 TARGET_ID = re.compile(r"^[A-Za-z0-9_.:,=-]{1,64}$")
