@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from bot.channels.web.app import add_routes
+from bot.cli.run import PathOnlyAccessLogger
 from bot.core.services import Services, open_services
 from bot.core.settings import Settings, load_settings
 
@@ -51,7 +52,7 @@ async def web_server(settings: Settings) -> AsyncIterator[Running]:
     services = await open_services(settings)
     app = web.Application()
     add_routes(app, services, settings)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)  # as `outreach run` serves
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -94,3 +95,54 @@ async def screenshot(page: Any, name: str) -> Path:
 def has_soffice() -> str | None:
     """LibreOffice's command, when installed."""
     return shutil.which("soffice")
+
+
+# ---------------------------------------------------------------- console data
+
+
+async def seed_counties(services: Services, households: int = 3) -> dict[str, list[int]]:
+    """Staff of tests.hr_support (HR of counties A and B, an admin of both) and households in each.
+
+    Returns the household ids by county. The households are entered by a worker ("tg:900").
+    """
+    from bot.features.intake.effects import member_eligibility
+    from content.benefits import load_rules
+    from storage.repositories import areas
+    from storage.repositories.access import grant
+    from storage.repositories.intake import submit_intake
+    from tests import hr_support as hr
+
+    made: dict[str, list[int]] = {hr.COUNTY_A: [], hr.COUNTY_B: []}
+    async with services.database.session() as session:
+        await areas.import_areas(
+            session=session,
+            rows=[
+                {"code": hr.TOWNSHIP_B, "name": "城关镇", "parent_code": hr.COUNTY_B, "level": "4"},
+                {"code": hr.VILLAGE_B, "name": "东关村", "parent_code": hr.TOWNSHIP_B, "level": "5"},
+            ],
+        )
+        await grant(session=session, channel_key=f"tg:{hr.HR_A}", role="hr", scopes=[("county", hr.COUNTY_A)])
+        await grant(session=session, channel_key=f"tg:{hr.HR_B}", role="hr", scopes=[("county", hr.COUNTY_B)])
+        await grant(session=session, channel_key=f"tg:{hr.ADMIN}", role="admin", scopes=[("city", "410200")])
+        for number in range(households):
+            for county, village in ((hr.COUNTY_A, hr.VILLAGE_A), (hr.COUNTY_B, hr.VILLAGE_B)):
+                serial = 100 + number * 10 + (county == hr.COUNTY_B) * 5
+                data = hr.submission(village, f"张{number}强", f"张{number}红", serial)
+                result = await submit_intake(
+                    session=session, submission=data, cipher=services.cipher, submitted_by="tg:900", now=hr.NOW,
+                    eligibility_by_member=member_eligibility(data, load_rules(), hr.NOW.date()),
+                )  # fmt: skip
+                made[county].append(result.household_id)
+    return made
+
+
+async def sign_in_link_for(services: Services, settings: Settings, key: str) -> str:
+    """A fresh one-time console link for a staff member."""
+    from datetime import UTC, datetime
+
+    from bot.features.sign_in import sign_in_link
+
+    async with services.database.session() as session:
+        link = await sign_in_link(session=session, user_key=key, settings=settings, now=datetime.now(UTC))
+    assert link is not None, f"{key} is not staff"
+    return link

@@ -44,7 +44,11 @@ async def every(seconds: float, job: Callable[[], Awaitable[Any]], stop: asyncio
 def start_background(
     services: Services, bot: Any, settings: Settings, stop: asyncio.Event
 ) -> list[asyncio.Task[None]]:
-    """Start the periodic jobs and the delivery worker; they end when `stop` is set."""
+    """Start the periodic jobs and the delivery worker; they end when `stop` is set.
+
+    Without a Telegram bot (`bot` None: the web chat alone) the jobs that send to HR chats wait for
+    a channel that can deliver them and do not start.
+    """
     from bot.features.delivery.worker import run_delivery
     from bot.features.hr.reminders import run_reminders
 
@@ -60,12 +64,16 @@ def start_background(
                 closed_days=settings.closed_retention_days,
             )
 
-    return [
+    tasks = [
         asyncio.create_task(every(HOUR, drafts, stop, "draft reminders"), name="draft reminders"),
         asyncio.create_task(every(DAY, retention, stop, "retention"), name="retention"),
-        asyncio.create_task(run_delivery(settings, bot, stop=stop), name="delivery"),
-        asyncio.create_task(run_reminders(settings, bot, stop=stop), name="progress table reminders"),
     ]
+    if bot is not None:
+        tasks.append(asyncio.create_task(run_delivery(settings, bot, stop=stop), name="delivery"))
+        tasks.append(
+            asyncio.create_task(run_reminders(settings, bot, stop=stop), name="progress table reminders")
+        )
+    return tasks
 
 
 async def stop_background(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:

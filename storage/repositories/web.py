@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.models_access import AuditEntry, Invitation
 from storage.models_web import SignInLink, WebChatPage, WebSession
 
 
@@ -114,3 +115,24 @@ async def end_session(*, session: AsyncSession, session_id: int, now: datetime) 
     """Sign a session out. Commits."""
     await session.exec(update(WebSession).where(col(WebSession.id) == session_id).values(ended_at=now))
     await session.commit()
+
+
+# ---------------------------------------------------------------- admin lists
+
+
+async def recent_invitations(*, session: AsyncSession, limit: int = 200) -> list[Invitation]:
+    """The newest invitations first (no codes: only their hashes are stored)."""
+    query = select(Invitation).order_by(col(Invitation.id).desc()).limit(limit)
+    return list((await session.exec(query)).all())
+
+
+async def recent_audit(
+    *, session: AsyncSession, before_id: int | None, limit: int, actor: str | None = None
+) -> list[AuditEntry]:
+    """Audit entries newest first, a page at a time by keyset."""
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(col(AuditEntry.id) < before_id)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    return list((await session.exec(query)).all())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -231,3 +232,21 @@ async def household_of(*, session: AsyncSession, record_id: int) -> int | None:
     """The household of a record, or None."""
     query = select(IntentRecord.household_id).where(IntentRecord.id == record_id)
     return (await session.exec(query)).first()
+
+
+async def township_kind_counts(
+    *, session: AsyncSession, prefixes: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Records under the prefixes by township code and kind of wish (for the chart)."""
+    record = IntentRecord
+    township = func.substr(record.village_code, 1, 9)
+    query = (
+        select(township, record.kind, func.count())
+        .where(in_scope(record.county_code, prefixes))
+        .group_by(township, record.kind)
+        .order_by(township)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for code, kind, total in (await session.exec(query)).all():
+        counts.setdefault(code, {})[kind] = int(total)
+    return counts

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -80,6 +82,46 @@ async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     gc.collect()
     gc.freeze()
     return services, bot, dispatcher
+
+
+@dataclass
+class TelegramChannel:
+    """The Telegram channel inside `outreach run`'s process (bot.cli.run)."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+    webhook: bool
+
+    async def poll(self) -> None:
+        """Long polling until cancelled (webhook mode: nothing to do, the route answers)."""
+        if self.webhook:
+            return
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=True)
+
+
+async def attach(services: Services, settings: Settings, app: Any, *, webhook: bool) -> TelegramChannel:
+    """Build the bot on shared services; in webhook mode add its route to `app` (aiohttp) and set it."""
+    bot = build_bot(settings)
+    dispatcher = build_dispatcher(services)
+    services.outbound.register(TELEGRAM, outbound_sender(bot))
+    await set_commands(bot)
+    if webhook:
+        await _add_webhook(settings, app, bot, dispatcher)
+    return TelegramChannel(bot, dispatcher, webhook)
+
+
+async def _add_webhook(settings: Settings, app: Any, bot: Bot, dispatcher: Dispatcher) -> None:
+    """Telegram's webhook route, with its secret-token check, on a shared aiohttp application."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise SettingsError("setting WEBHOOK_URL and WEBHOOK_SECRET: both are needed for --webhook")
+    secret = settings.webhook_secret.get_secret_value()
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=False)
+    handler.register(app, path=settings.webhook_path)
+    setup_application(app, dispatcher, bot=bot)
+    await bot.set_webhook(f"{settings.webhook_url}{settings.webhook_path}", secret_token=secret)
 
 
 async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None) -> None:

@@ -72,17 +72,17 @@ class WebChat:
             secret = secret or secrets.token_urlsafe(32)
             arg = f"v_{village}" if VILLAGE.match(village) else ""
             await self.turn(key_of(secret), Input.command("start", arg), browser_language(request), None)
-            response: web.StreamResponse = web.HTTPSeeOther("/c/#latest")
+            response = web.HTTPSeeOther("/c/#latest")
             if fresh or village:
                 self._set_cookie(response, secret)
-            return response
+            raise response
         return await self.page(key_of(secret), browser_language(request))
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """A pressed button, a typed text or a language; then back to the page."""
         secret = self._secret(request)
         if secret is None:
-            return web.HTTPSeeOther("/c/")
+            raise web.HTTPSeeOther("/c/")
         form = await request.post()
         key, lang = key_of(secret), browser_language(request)
         if form.get("lang") in LANGUAGES:
@@ -92,7 +92,7 @@ class WebChat:
         elif isinstance(form.get("text"), str) and str(form["text"]).strip():
             text = str(form["text"])[:MAX_TEXT]
             await self.turn(key, _typed(text), lang, text)
-        return web.HTTPSeeOther("/c/#latest")
+        raise web.HTTPSeeOther("/c/#latest")
 
     async def page(self, key: str, default_lang: str) -> web.Response:
         """The page as stored, in the conversation's language."""
