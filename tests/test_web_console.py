@@ -196,8 +196,9 @@ async def test_downloads_open_and_are_audited(tmp_path):
     soffice = has_soffice()
     if soffice is None:
         pytest.skip("LibreOffice (soffice) is not installed: the XLSX was not opened")
+    utf8_csv = "csv:Text - txt - csv (StarCalc):44,34,76"  # comma, double quote, UTF-8
     subprocess.run(
-        [soffice, "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path / "lo"), str(xlsx_path)],
+        [soffice, "--headless", "--convert-to", utf8_csv, "--outdir", str(tmp_path / "lo"), str(xlsx_path)],
         check=True, capture_output=True, timeout=120, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     converted = (tmp_path / "lo" / "wishes.csv").read_text(encoding="utf-8", errors="replace")

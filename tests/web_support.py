@@ -129,8 +129,8 @@ async def seed_counties(services: Services, households: int = 3) -> dict[str, li
                 serial = 100 + number * 10 + (county == hr.COUNTY_B) * 5
                 data = hr.submission(village, f"张{number}强", f"张{number}红", serial)
                 result = await submit_intake(
-                    session=session, submission=data, cipher=services.cipher, submitted_by="tg:900", now=hr.NOW,
-                    eligibility_by_member=member_eligibility(data, load_rules(), hr.NOW.date()),
+                    session=session, submission=data, cipher=services.cipher, submitted_by="tg:900",
+                    now=hr.NOW, eligibility_by_member=member_eligibility(data, load_rules(), hr.NOW.date()),
                 )  # fmt: skip
                 made[county].append(result.household_id)
     return made
