@@ -87,14 +87,21 @@ def id_age(id_number: Any, today: date | None) -> int | None:
     return age_on(birth, today) if birth is not None and today is not None else None
 
 
+# The same shapes as storage.crypto's masks (dialogs import nothing of storage); each leaves at
+# least 10,000 possible numbers (tests/test_masks.py counts them).
 def masked_id(id_number: str) -> str:
-    """An ID number as it may be shown: `4102**********123X`."""
-    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
+    """An ID number as it may be shown: `4102*************X`."""
+    return id_number[:4] + "*" * (len(id_number) - 5) + id_number[-1:]
 
 
 def masked_phone(phone: str) -> str:
-    """A mobile number as it may be shown: `138****5678`."""
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    """A mobile number as it may be shown: `*******5678`."""
+    return "*" * (len(phone) - 4) + phone[-4:]
+
+
+def masked_household_number(number: str) -> str:
+    """A household number as it may be shown: `4102************` (it starts with the village code)."""
+    return number[:4] + "*" * (len(number) - 4) if len(number) >= 8 else "*" * len(number)
 
 
 def member_age(member: Mapping[str, Any], today: date | None) -> int | None:
@@ -131,7 +138,7 @@ def person_name(text: str, answers: Mapping[str, Any], context: Mapping[str, Any
     return ok(name)
 
 
-@validator("cn_mobile")
+@validator("cn_mobile", numeric=True)
 def cn_mobile(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """A Chinese mobile number, stored as its 11 digits."""
     try:
@@ -145,7 +152,7 @@ def cn_mobile(text: str, answers: Mapping[str, Any], context: Mapping[str, Any])
     return ok(str(number.national_number))
 
 
-@validator("household_number")
+@validator("household_number", numeric=True)
 def household_number(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """A household number (户编号): 4 to 32 digits or capital letters, with at least one digit."""
     number = clean_number(text)
@@ -163,7 +170,7 @@ def trade_text(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]
     return ok(OTHER_TRADE + trade)
 
 
-@validator("resident_id")
+@validator("resident_id", numeric=True)
 def resident_id(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """An 18-character resident ID: checksum, birth date, and no contradiction with the typed facts."""
     number = clean_number(text)
@@ -199,7 +206,7 @@ def _id_duplicate(number: str, answers: Mapping[str, Any]) -> Validated | None:
     return None
 
 
-@validator("age")
+@validator("age", numeric=True)
 def age(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """An age in full years, 0 to 120 ("16", "16岁"), consistent with the member's ID number."""
     match = AGE_PATTERN.fullmatch(unicodedata.normalize("NFKC", text).strip())

@@ -1,6 +1,7 @@
 """The intake's screens: a member's card, the review (numbers masked), the consent and the end.
 
-Every personal number shown is masked (`4102**********123X`, `138****5678`); names are shown as typed.
+Every personal number shown is masked (`4102*************X`, `*******5678`, `4102************`);
+names are shown as typed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dialogs.intake import (
     TRAINING,
     WHO,
     is_child,
+    masked_household_number,
     masked_id,
     masked_phone,
     member_age,
@@ -146,7 +148,7 @@ def household(answers: Mapping[str, Any]) -> Ref:
     params = _params(
         head=answers.get(HEAD, ""),
         status=_label("status_", answers.get(STATUS)),
-        number=number if isinstance(number, str) and number else NOT_GIVEN,
+        number=masked_household_number(number) if isinstance(number, str) and number else NOT_GIVEN,
         phone=masked_phone(phone) if isinstance(phone, str) and phone else NOT_GIVEN,
         who=Ref(f"intake.who.{answers.get(WHO)}") if answers.get(WHO) in WHO_VALUES else UNKNOWN,
     )

@@ -27,6 +27,7 @@ import logging
 import os
 import secrets
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -40,7 +41,10 @@ DEV_KEY_FILE = "data.key"
 _SALT = b"village-outreach-bot/data-key"
 _FERNET_INFO = b"fernet-v1"
 _HASH_INFO = b"lookup-hash-v1"
+_CHECK_LABEL = b"village-outreach-bot/key-check-v1"
 KINDS = ("id_number", "phone", "household_number")
+# Weak secrets are refused: a long run of one character, or too few different characters.
+MIN_DISTINCT_CHARACTERS = 10
 
 
 class DecryptionError(ValueError):
@@ -58,9 +62,22 @@ def _secrets_list(secret: str | Sequence[str]) -> list[str]:
     if not items:
         raise ValueError("no data key given")
     for item in items:
-        if len(item) < MIN_SECRET_LENGTH:
-            raise ValueError(f"a data key must be at least {MIN_SECRET_LENGTH} characters long")
+        problem = weak_secret(item)
+        if problem:
+            raise ValueError(problem)
     return items
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why a DATA_KEY secret is too weak to use (a one-line reason), or None when it will do."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"each key must be at least {MIN_SECRET_LENGTH} characters long"
+    if len(set(secret)) < MIN_DISTINCT_CHARACTERS:
+        return (
+            f"each key needs at least {MIN_DISTINCT_CHARACTERS} different characters "
+            '(make one with: python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
+    return None
 
 
 def normalise(value: str) -> str:
@@ -116,6 +133,22 @@ class Cipher:
         """The hash under every secret, first secret first, for finding rows during a rotation."""
         return list(dict.fromkeys(self._hash(key, kind, value) for key in self._hash_keys))
 
+    def key_check(self) -> str:
+        """The check value of the first secret, stored with the data it seals."""
+        return hmac.new(self._hash_keys[0], _CHECK_LABEL, hashlib.sha256).hexdigest()
+
+    def key_checks(self) -> list[str]:
+        """The check value of every secret: a stored one outside this list means a wrong DATA_KEY."""
+        return [hmac.new(key, _CHECK_LABEL, hashlib.sha256).hexdigest() for key in self._hash_keys]
+
+    def seal_date(self, value: date | None) -> str | None:
+        """A date (a birth date) as a token."""
+        return self.encrypt(value.isoformat()) if value is not None else None
+
+    def open_date(self, token: str | None) -> date | None:
+        """The date inside a token made by `seal_date`."""
+        return date.fromisoformat(self.decrypt(token)) if token else None
+
     @staticmethod
     def _hash(key: bytes, kind: str, value: str) -> str:
         """HMAC-SHA256 over kind and value: the same digits as a phone and an ID never match."""
@@ -137,18 +170,22 @@ def _mask(value: str, head: int, tail: int) -> str:
 
 
 def mask_id(value: str) -> str:
-    """A resident ID as shown to people: 4102**********123X."""
-    return _mask(value, 4, 4)
+    """A resident ID as shown to people: 4102*************X.
+
+    The sequence digits (15-17) are hidden too: with the village (the region), the age and the
+    sex, about 16,000 checksum-valid numbers fit this mask (tests/test_masks.py counts them).
+    """
+    return _mask(value, 4, 1)
 
 
 def mask_phone(value: str) -> str:
-    """A mobile number as shown to people: 138****5678."""
-    return _mask(value, 3, 4)
+    """A mobile number as shown to people: the last four digits, *******5678 (700,000 fit)."""
+    return _mask(value, 0, 4)
 
 
 def mask_household_number(value: str) -> str:
-    """A household number as shown to people: the first 4 and the last 2 characters."""
-    return _mask(value, 4, 2)
+    """A household number as shown to people: the first 4 characters (it starts with the village code)."""
+    return _mask(value, 4, 0) if len(normalise(value)) >= 8 else "*" * len(normalise(value))
 
 
 # ---------------------------------------------------------------- development key
@@ -157,11 +194,12 @@ def mask_household_number(value: str) -> str:
 def dev_secret(data_dir: str | Path) -> str:
     """The development secret in `data_dir/data.key`, created (mode 0600) on first use; always warns."""
     path = Path(data_dir) / DEV_KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         # O_EXCL: two processes starting together must not each write a different key.
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        os.chmod(path, 0o600)  # a file made by an older version may be readable by others
         secret = path.read_text(encoding="ascii").strip()
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"{path}: not a valid data key (delete it only if no data was stored)") from None
@@ -171,3 +209,11 @@ def dev_secret(data_dir: str | Path) -> str:
             handle.write(secret + "\n")
     log.warning("DATA_KEY is not set: using the development key in %s; production must set DATA_KEY", path)
     return secret
+
+
+def private_dir(path: str | Path) -> Path:
+    """A folder only its owner can enter (0700), created if missing, whatever the umask."""
+    folder = Path(path)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder

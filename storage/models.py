@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Double, Text, TypeDecorator
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 KEY_LENGTH = 128  # "tg:<chat id>", "console:local": far below this
@@ -129,6 +130,10 @@ class AreaBase(SQLModel):
     name: str = Field(max_length=64)
     parent_code: str | None = Field(default=None, max_length=12, index=True)
     level: int = Field(ge=1, le=5)  # 1 province .. 5 village
+    # The name villagers use (`XX村`, `XX社区`), derived at import; NULL on rows imported before 0008.
+    short_name: str | None = Field(default=None, max_length=64)
+    # Gone from a later official list: kept for the records that point at it, no longer offered.
+    retired: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class Area(AreaBase, table=True):
@@ -167,6 +172,8 @@ class HouseholdBase(SQLModel):
     status: str = Field(max_length=CODE_LENGTH)  # registered_poor, lifted_out, monitored, none, unknown
     answered_by: str = Field(max_length=CODE_LENGTH)  # worker or household (the latest submission)
     submitted_by: str = Field(max_length=KEY_LENGTH)  # channel key of the latest submission
+    # Channel key of the first submission: whose own entry this is (/forget erases it).
+    created_by: str | None = Field(default=None, max_length=KEY_LENGTH, index=True)
 
 
 class Household(HouseholdBase, table=True):
@@ -176,6 +183,8 @@ class Household(HouseholdBase, table=True):
     household_number_enc: str | None = Field(default=None, max_length=ENC_LENGTH)
     # NULLs do not collide in a unique index, so households without a number are allowed.
     household_number_hash: str | None = Field(default=None, max_length=HASH_LENGTH, unique=True, index=True)
+    # A held entry (see storage.repositories.intake_hold) keeps its number's hash here, not unique.
+    held_hash: str | None = Field(default=None, max_length=HASH_LENGTH, index=True)
     phone_enc: str | None = Field(default=None, max_length=ENC_LENGTH)
     needs_review: bool = False
     conflicts: str = Field(default="[]", sa_type=Text)  # JSON list: field, old, new, who, when
@@ -210,7 +219,6 @@ class MemberBase(SQLModel):
     relation: str = Field(max_length=CODE_LENGTH)  # to the head: head, spouse, child, ...
     sex: str | None = Field(default=None, max_length=CODE_LENGTH)
     age: int | None = Field(default=None, ge=0, le=120)
-    birth_date: date | None = None
     education: str = Field(max_length=CODE_LENGTH)
     two_after: str | None = Field(default=None, max_length=CODE_LENGTH)  # 两后生: current or previous
     labour_capacity: str | None = Field(default=None, max_length=CODE_LENGTH)
@@ -224,6 +232,10 @@ class Member(MemberBase, table=True):
     household_id: int = Field(foreign_key="household.id", index=True)
     id_number_enc: str | None = Field(default=None, max_length=ENC_LENGTH)
     id_number_hash: str | None = Field(default=None, max_length=HASH_LENGTH, unique=True, index=True)
+    # A held duplicate (see storage.repositories.intake_hold) keeps its ID's hash here, not unique.
+    held_hash: str | None = Field(default=None, max_length=HASH_LENGTH, index=True)
+    # The birth date, sealed like the numbers: with the masked ID it would give the whole number back.
+    birth_date_enc: str | None = Field(default=None, max_length=ENC_LENGTH)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(
         default_factory=utc_now, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utc_now}
@@ -235,6 +247,7 @@ class MemberCreate(MemberBase):
 
     household_id: int
     id_number: str | None = None
+    birth_date: date | None = None
 
 
 class MemberPublic(MemberBase):

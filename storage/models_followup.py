@@ -9,7 +9,7 @@ household_mask        the masked phone and household number of a household, like
 
 The mask tables exist so that masked exports and lists never decrypt: decrypting a million Fernet
 tokens costs about ten seconds, reading a million short strings a fraction of one. They hold only
-what may be shown anyway (4102**********123X), and they are separate tables rather than columns of
+what may be shown anyway (4102*************X), and they are separate tables rather than columns of
 `member` and `household` so that this feature leaves the intake tables' definitions alone. Their
 foreign keys make erasure (storage.repositories.cascade) delete them with their rows.
 """

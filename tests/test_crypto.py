@@ -89,10 +89,10 @@ def test_lookup_hashes_cover_every_key_first_key_first() -> None:
 @pytest.mark.parametrize(
     ("mask", "value", "shown"),
     [
-        (mask_id, ID_NUMBER, "4102**********123X"),
-        (mask_id, "410225200903011234", "4102**********1234"),
-        (mask_phone, PHONE, "138****5678"),
-        (mask_household_number, "4102251002010001", "4102**********01"),
+        (mask_id, ID_NUMBER, "4102*************X"),
+        (mask_id, "410225200903011234", "4102*************4"),
+        (mask_phone, PHONE, "*******5678"),
+        (mask_household_number, "4102251002010001", "4102************"),
         (mask_phone, "1234", "****"),  # too short to show any of it
     ],
 )

@@ -47,7 +47,7 @@ def test_output_shape_and_stacked_total() -> None:
     tuition = data["benefits"][0]
     assert tuition["eligible"] is True
     assert (tuition["amount_cny_per_year"], tuition["amount_is_maximum"]) == (1700, True)
-    assert tuition["source"] == "豫人社〔2017〕57号 四(一)"
+    assert tuition["source"] == "豫人社〔2017〕57号 四（一）"
     assert data["annual_total_cny"] == 5700
     assert all(isinstance(text, str) and text for text in tuition["reasons"] + data["caveats"])
     assert "豫人社" in out  # ensure_ascii=False

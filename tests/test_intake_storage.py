@@ -28,7 +28,7 @@ from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 NEW_SECRET = "new-secret-0123456789-abcdefghijklmnopq"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-VILLAGE = "410225100201"
+VILLAGE = "410225101215"  # 张庄村, 堌阳镇, 兰考县
 HOUSEHOLD_NUMBER = "4102251002010001"
 PHONE = "13812345678"
 OTHER_PHONE = "13987654321"
@@ -184,8 +184,8 @@ async def test_a_first_submission_stores_household_members_consent_record_and_ou
     assert entry.idempotency_key == f"intent_record:{record.id}:v1"
     assert (entry.status, entry.attempts, entry.county_code) == ("pending", 0, "410225")
     payload = json.loads(entry.payload)
-    assert payload["member"]["id_number"] == "4102**********" + SON_ID[-4:]
-    assert payload["household"]["phone"] == "138****5678"
+    assert payload["member"]["id_number"] == "4102*************" + SON_ID[-1:]
+    assert payload["household"]["phone"] == "*******5678"
     assert payload["member"]["age"] == 16
     assert (
         SON_ID not in entry.payload and PHONE not in entry.payload and HOUSEHOLD_NUMBER not in entry.payload
@@ -297,7 +297,7 @@ async def test_two_workers_enter_the_same_household(db: Database, cipher: Cipher
     )
     assert head["when"] == (NOW + timedelta(days=1)).isoformat()
     phone = conflicts["phone"]
-    assert (phone["old"], phone["new"]) == ("138****5678", "139****4321")  # both kept, masked ...
+    assert (phone["old"], phone["new"]) == ("*******5678", "*******4321")  # both kept, masked ...
     assert cipher.decrypt(phone["old_enc"]) == PHONE and cipher.decrypt(phone["new_enc"]) == OTHER_PHONE
     assert cipher.decrypt(household.phone_enc) == OTHER_PHONE
     assert (conflicts["member.name"]["old"], conflicts["member.name"]["new"]) == ("王小明", "王晓明")

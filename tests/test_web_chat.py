@@ -48,7 +48,7 @@ async def test_explainer_at_phone_size_and_resume_after_reload(tmp_path):
         await press(page, "了解政策")
         await press(page, "学费和助学金")
         text = await last_bot(page)
-        assert "1,700元" in text and "豫人社〔2017〕57号 四(一)" in text
+        assert "1,700元" in text and "豫人社〔2017〕57号 四（一）" in text
         # No horizontal scrolling at 360 px.
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         await screenshot(page, "web-chat-answer")
@@ -73,7 +73,7 @@ async def test_stale_button_and_bad_inputs_keep_the_step(tmp_path):
         await press(page, "了解政策")
         await press(old, "我能享受什么")  # a button of an earlier screen: harmless
         assert "已经过期了" in await old.locator(".msg.notice").last.inner_text()
-        assert "你想了解哪方面" in await last_bot(old)  # and the open question is asked again
+        assert "您想了解哪方面" in await last_bot(old)  # and the open question is asked again
         await say(page, "字" * 2500)  # cut to 2000 by the page, still too long for the engine
         assert "这段话太长了" in await page.locator(
             ".msg.notice, .msg.bot"

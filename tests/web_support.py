@@ -24,6 +24,7 @@ from bot.core.services import Services, open_services
 from bot.core.settings import Settings, load_settings
 
 CHROMIUM = "/usr/bin/chromium"
+WEB_KEY = "web-test-key-0123456789-abcdefghijklmnop"  # DATA_KEY of the web tests
 PHONE = {"width": 360, "height": 640}
 # Screenshots go outside the repository (copy the ones the README shows into docs/screenshots/).
 SCREENSHOTS = Path(os.environ.get("WEB_SCREENSHOTS", Path(tempfile.gettempdir()) / "outreach-screenshots"))
@@ -42,7 +43,7 @@ class Running:
 def web_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
     """Settings for a test bot in tmp_path (no channel configured)."""
     return load_settings(
-        data_dir=tmp_path, database_url=database_url, data_key="k" * 40, bot_token=None, **overrides
+        data_dir=tmp_path, database_url=database_url, data_key=WEB_KEY, bot_token=None, **overrides
     )
 
 

@@ -1,4 +1,4 @@
-"""`outreach areas import FILE.csv` and `outreach areas list [--parent CODE]`.
+"""`outreach areas import FILE.csv[.gz]` and `outreach areas list [--parent CODE]`.
 
 Plain functions returning exit codes, free of typer and aiogram so they start fast. Each
 brings the schema up to date first.
@@ -10,14 +10,21 @@ import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from storage.repositories.areas import ImportReport
 
 EXIT_OK, EXIT_USAGE = 0, 2
 T = TypeVar("T")
 
 
 def areas_import(db_url: str, csv_path: str | Path) -> int:
-    """Import an area CSV file (add or update every row); print how many; return the exit code."""
+    """Import an area CSV file (.csv or .csv.gz); print what changed; return the exit code.
+
+    New codes are added, changed names renamed, codes of the file's provinces that it no longer
+    holds retired. Progress goes to a terminal's stderr, never to a pipe.
+    """
     from storage.repositories.areas import read_csv
 
     try:
@@ -27,11 +34,23 @@ def areas_import(db_url: str, csv_path: str | Path) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     try:
-        count = _run(db_url, lambda: _import(db_url, rows))
+        report = _run(db_url, lambda: _import(db_url, rows, progress_on_terminal(sys.stderr)))
     except ValueError as exc:
         return _fail(str(exc))
-    print(f"imported {count} areas from {Path(csv_path).name}")
+    print(f"{Path(csv_path).name}: {len(rows)} areas; {report}")
     return EXIT_OK
+
+
+def progress_on_terminal(stream: TextIO, what: str = "areas written") -> Callable[[int, int], None] | None:
+    """A callback printing `done/total` on one rewritten line of a terminal; None when piped."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        stream.write(f"\r{what}: {done}/{total}" + ("\n" if done >= total else ""))
+        stream.flush()
+
+    return show
 
 
 def areas_list(db_url: str, parent: str | None = None) -> int:
@@ -55,7 +74,9 @@ def _run(db_url: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(make())
 
 
-async def _import(db_url: str, rows: list[dict[str, Any]]) -> int:
+async def _import(
+    db_url: str, rows: list[dict[str, Any]], progress: Callable[[int, int], None] | None
+) -> ImportReport:
     """Import the rows in one transaction."""
     from storage.db import Database
     from storage.repositories.areas import import_areas
@@ -63,7 +84,7 @@ async def _import(db_url: str, rows: list[dict[str, Any]]) -> int:
     database = Database.from_url(db_url)
     try:
         async with database.session() as session:
-            return await import_areas(session=session, rows=rows)
+            return await import_areas(session=session, rows=rows, progress=progress)
     finally:
         await database.dispose()
 
@@ -71,12 +92,12 @@ async def _import(db_url: str, rows: list[dict[str, Any]]) -> int:
 async def _list(db_url: str, parent: str | None) -> list[tuple[str, str]] | None:
     """(code, name) of the children of `parent`; None when there is no such area."""
     from storage.db import Database
-    from storage.repositories.areas import children, get_area, seed_if_empty, shipped_csv_paths
+    from storage.repositories.areas import children, get_area, seed_csv_paths, seed_if_empty
 
     database = Database.from_url(db_url)
     try:
         async with database.session() as session:
-            await seed_if_empty(session=session, csv_paths=shipped_csv_paths())  # as the bot does at start
+            await seed_if_empty(session=session, csv_paths=seed_csv_paths())  # as the bot does at start
             if parent is not None and await get_area(session=session, code=parent) is None:
                 return None
             return [(a.code, a.name) for a in await children(session=session, parent_code=parent)]

@@ -12,12 +12,17 @@ from typing import Annotated
 
 import typer
 
+from bot.cli import checks
+from bot.cli.checks import CliError
 from bot.core.settings import Settings, SettingsError, load_settings
 from content.errors import ContentError
 
 app = typer.Typer(
-    help="Village outreach bot: explains the 技能脱贫 policy and collects wishes.", no_args_is_help=False
+    help="Village outreach bot: explains the 技能脱贫 policy and collects wishes.",
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,  # main() turns errors into one line; a real bug keeps its plain traceback
 )
+LOG_FILE = "outreach.log"  # in DATA_DIR: where `outreach chat` in a terminal writes its log lines
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
 areas_app = typer.Typer(help="The place hierarchy: province, city, county, township, village.")
@@ -28,15 +33,20 @@ hr_app = typer.Typer(help="Which Telegram chats receive each county's digests (c
 app.add_typer(hr_app, name="hr")
 
 
-def _settings() -> Settings:
-    """Settings, or a one-line error and exit code 2."""
+def _settings(*, log_file: Path | None = None) -> Settings:
+    """Settings, or a one-line error and exit code 2; log lines go to stderr (or `log_file`), never stdout."""
     try:
         settings = load_settings()
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if log_file is not None:
+        handler = logging.FileHandler(_data_dir(settings) / log_file.name, encoding="utf-8")
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations at start-up are routine
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # a line per update at INFO
@@ -62,6 +72,16 @@ def run(
     from bot.cli.run import run_command
 
     settings = _settings()
+    if workers > 1 and not webhook:
+        raise _fail(SettingsError("--workers needs --webhook (long polling is one process)"))
+    from bot.features.delivery.config import load_delivery_config
+
+    load_delivery_config(settings)  # a malformed DIGEST_* setting stops start-up, not the first digest
+    if settings.bot_token is None and webhook:
+        raise _fail(
+            SettingsError("setting BOT_TOKEN: needed for --webhook (without it, use `outreach chat`)")
+        )
+    _db_url(settings)  # DATA_DIR (and the SQLite file's folder) usable before anything starts
     try:
         raise typer.Exit(run_command(settings, webhook=webhook, workers=workers))
     except (SettingsError, ContentError) as exc:
@@ -86,8 +106,15 @@ def chat(
     user: Annotated[str, typer.Option(help="console user name; each keeps its own conversation")] = "local",
     lang: Annotated[str | None, typer.Option(help="zh or en for a new conversation")] = None,
 ) -> None:
-    """Talk to the bot in this terminal (or pipe a script into it), on the configured database."""
-    _chat(_settings(), user, lang)
+    """Talk to the bot in this terminal (or pipe a script into it), on the configured database.
+
+    In a terminal, log lines go to DATA_DIR/outreach.log so that they never break into the conversation.
+    """
+    if lang is not None:
+        checks.language(lang)
+    settings = _settings(log_file=Path(LOG_FILE) if sys.stdin.isatty() else None)
+    _db_url(settings)
+    _chat(settings, user, lang)
 
 
 def _chat(settings: Settings, user: str, lang: str | None) -> None:
@@ -111,24 +138,36 @@ def eligibility(
     """Print, as JSON, which benefits a household profile qualifies for, with amounts and reasons."""
     from bot.cli.eligibility import run_eligibility
 
+    checks.language(lang)
     raise typer.Exit(run_eligibility(profile, as_of=as_of, lang=lang, county=county))
 
 
 @app.command()
 def poster(
-    village: Annotated[str, typer.Option(help="12-digit village code")],
-    out: Annotated[Path, typer.Option(help="PNG file to write")],
+    out: Annotated[Path, typer.Option(help="PDF file to write (A4, one page per village)")],
+    village: Annotated[str | None, typer.Option(help="one village (12 digits)")] = None,
+    township: Annotated[str | None, typer.Option(help="every village of a township (9 digits)")] = None,
+    county: Annotated[str | None, typer.Option(help="every village of a county (6 digits)")] = None,
+    channel: Annotated[str, typer.Option(help="the channel the county runs: telegram")] = "telegram",
     bot_username: Annotated[
         str | None, typer.Option(help="the bot's @username (default BOT_USERNAME)")
     ] = None,
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
 ) -> None:
-    """Make the village's QR poster: scanning it opens the bot with the village chosen."""
-    from bot.cli.poster import poster_command
+    """Print-ready QR posters: scanning a village's page opens the bot with the village chosen."""
+    from bot.cli.poster import PosterRequest, poster_command
 
+    checks.language(lang)
+    checks.output_file(out)
     settings = _settings()
-    username = bot_username or settings.bot_username
-    raise typer.Exit(poster_command(_db_url(settings), village, out, username, lang))
+    request = PosterRequest(
+        out=out,
+        areas={"village": village, "township": township, "county": county},
+        channel=channel,
+        options={"bot_username": bot_username or settings.bot_username},
+        lang=lang,
+    )
+    raise typer.Exit(poster_command(_db_url(settings), request))
 
 
 @areas_app.command("import")
@@ -170,7 +209,8 @@ def hr_add(
     """Send a county's digests to a chat (also re-enables a removed or broken one)."""
     from bot.cli.delivery import hr_add as run_add
 
-    raise typer.Exit(run_add(_db_url(_settings()), county, chat))
+    url = _db_url(_settings())
+    raise typer.Exit(run_add(url, checks.area(url, county, "county"), chat))
 
 
 @hr_app.command("list")
@@ -191,14 +231,24 @@ def hr_remove(
     """Stop sending a county's digests to a chat."""
     from bot.cli.delivery import hr_remove as run_remove
 
-    raise typer.Exit(run_remove(_db_url(_settings()), county, chat))
+    url = _db_url(_settings())
+    raise typer.Exit(run_remove(url, checks.area(url, county, "county"), chat))
 
 
 def _db_url(settings: Settings) -> str:
     """The database URL, with the SQLite data directory created."""
-    if settings.db_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.db_url.startswith("sqlite") and not settings.database_url:
+        _data_dir(settings)
     return settings.db_url
+
+
+def _data_dir(settings: Settings) -> Path:
+    """DATA_DIR, created when missing; a one-line error when it cannot be."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"setting DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}") from None
+    return settings.data_dir
 
 
 @db_app.command("upgrade")
@@ -217,7 +267,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, 
     from storage import migrate
 
     settings = _settings()
-    migrate.downgrade(settings.db_url, revision)
+    migrate.downgrade(_db_url(settings), revision)
     typer.echo(f"database at {migrate.current(settings.db_url)}")
 
 
@@ -252,8 +302,10 @@ def admin_add(
     """Make a Telegram user an administrator of a province or a city."""
     from bot.cli.access import admin_add as run
 
+    checks.telegram_user_id(telegram_id)
     level, code = _one_area(province=province, city=city) if province or city else ("province", "410000")
-    raise typer.Exit(run(_db_url(_settings()), telegram_id, level, code))
+    url = _db_url(_settings())
+    raise typer.Exit(run(url, telegram_id, level, checks.area(url, code, level)))
 
 
 @invite_app.callback()
@@ -281,9 +333,12 @@ def invite(
         raise typer.Exit(2)
     areas = {"village": village, "township": township, "county": county, "city": city, "province": province}
     level, code = _one_area(**areas)
+    if qr is not None:
+        checks.output_file(qr, "--qr")  # before the invitation is created
     settings = _settings()
     username = bot_username or settings.bot_username
-    raise typer.Exit(run(_db_url(settings), role, level, code, expires, username, qr))
+    url = _db_url(settings)
+    raise typer.Exit(run(url, role, level, checks.area(url, code, level), expires, username, qr))
 
 
 @invite_app.command("revoke")
@@ -309,6 +364,7 @@ def access_revoke(
     """Take a user's role and scopes away at once and end their open dialog."""
     from bot.cli.access import revoke as run
 
+    checks.telegram_user_id(telegram_id)
     raise typer.Exit(run(_db_url(_settings()), telegram_id))
 
 
@@ -379,14 +435,19 @@ def hr_export(
     lang: Annotated[str, typer.Option(help="zh or en headers and labels")] = "zh",
     workers: Annotated[int | None, typer.Option(help="processes for a large CSV (default: CPUs)")] = None,
 ) -> None:
-    """Export a county's wishes for Excel: masked numbers unless --unmasked (see bot/cli_hr.py)."""
+    """Export a county's wishes for Excel (XLSX, or CSV in UTF-8 with BOM); ID and phone numbers masked unless
+    an admin asks for --unmasked, which is audited."""
     from bot.cli.hr import export_command
 
+    language = checks.language(lang)
+    checks.output_file(out)
     settings = _settings()
+    url = _db_url(settings)
+    county = checks.area(url, county, "county")
     raise typer.Exit(
         export_command(
-            _db_url(settings), county=county, fmt=fmt, out=out, since=since, unmasked=unmasked,
-            as_telegram_id=as_telegram_id, cipher_secrets=settings.cipher_secrets, lang=_lang(lang),
+            url, county=county, fmt=fmt, out=out, since=since, unmasked=unmasked,
+            as_telegram_id=as_telegram_id, cipher_secrets=settings.cipher_secrets, lang=language,
             workers=workers,
         )
     )  # fmt: skip
@@ -402,8 +463,11 @@ def report_progress(
     """Fill 《技能脱贫千校行动进展情况表》 (layout: content/reports/progress_table.yaml)."""
     from bot.cli.hr import progress_command
 
+    language = checks.language(lang)
+    checks.output_file(out)
     url = _db_url(_settings())
-    raise typer.Exit(progress_command(url, year=year, out=out, county=county, lang=_lang(lang)))
+    county = checks.area(url, county, "county") if county is not None else None
+    raise typer.Exit(progress_command(url, year=year, out=out, county=county, lang=language))
 
 
 @demo_app.command("seed")
@@ -417,6 +481,8 @@ def demo_seed(
     from bot.cli.hr import demo_seed_command
 
     settings = _settings()
+    if county is not None:
+        county = checks.area(_db_url(settings), county, "county")
     raise typer.Exit(
         demo_seed_command(
             _db_url(settings), households=households, county=county, bulk=bulk, seed=seed,
@@ -425,14 +491,25 @@ def demo_seed(
     )  # fmt: skip
 
 
-def _lang(code: str) -> str:
-    """zh or en as a catalog language."""
-    return "en" if code.lower().startswith("en") else "zh_Hans"
-
-
 def main() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the console script: an error a user can fix is one line on stderr, never a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        sys.exit(130)  # Ctrl-C: leave at once, quietly
+    except CliError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except (SettingsError, ContentError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(checks.EXIT_USAGE)
+    except Exception as exc:
+        message = checks.explain(exc)
+        if message is None:
+            raise
+        typer.echo(f"error: {message}", err=True)
+        sys.exit(checks.EXIT_FAILURE)
 
 
 if __name__ == "__main__":

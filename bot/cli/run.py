@@ -91,34 +91,48 @@ async def serve(
     stop = asyncio.Event()
     runner: web.AppRunner | None = None
     jobs: list[asyncio.Task[None]] = []
+    telegram = None
     try:
         for add_routes in configured_channels(settings):
             add_routes(app, services, settings)
-        telegram = await _telegram(services, settings, app, webhook)
+        telegram = _telegram(services, settings, app, webhook)
         runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
         await runner.setup()
         for host, port in listen_addresses(settings, webhook):
-            await web.TCPSite(runner, host, port).start()
+            await _listen(runner, host, port)
         jobs = start_background(services, telegram.bot if telegram else None, settings, stop)
         await announce(services, settings, out, local_admin=not has_channel_settings(settings))
         if ready is not None:
             ready.set()
-        await (telegram.poll() if telegram and not webhook else asyncio.Event().wait())
-        await asyncio.Event().wait()  # polling ended (cancelled): keep serving until cancelled
+        if telegram is not None:
+            await telegram.run()  # polling: until cancelled; webhook: returns once it is set
+        await asyncio.Event().wait()
     finally:
         await stop_background(jobs, stop)
+        if telegram is not None:
+            await telegram.close()
         if runner is not None:
             await runner.cleanup()
         await services.close()
 
 
-async def _telegram(services: Services, settings: Settings, app: web.Application, webhook: bool) -> Any:
+async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
+    """Listen on one address; a port in use is a one-line settings error."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        raise SettingsError(
+            f"setting WEB_HOST/WEB_PORT: cannot listen on {host}:{port} ({exc.strerror})"
+        ) from None
+
+
+def _telegram(services: Services, settings: Settings, app: web.Application, webhook: bool) -> Any:
     """The Telegram channel when BOT_TOKEN is set (aiogram is imported only then)."""
     if settings.bot_token is None:
         return None
     from bot.channels.telegram.app import attach
 
-    return await attach(services, settings, app, webhook=webhook)
+    return attach(services, settings, app, webhook=webhook)
 
 
 async def announce(services: Services, settings: Settings, out: TextIO, *, local_admin: bool) -> None:

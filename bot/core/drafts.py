@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.core.sealing import seal, unseal
 from bot.core.services import Services
-from dialogs.engine import resume_question
-from dialogs.model import Reply, State
+from dialogs.engine import offer_draft
+from dialogs.model import DEFAULT_LANGUAGE, Reply, State
 from storage.repositories.drafts import idle_drafts
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,8 @@ REMIND_AFTER = dt.timedelta(days=1)
 def needs_reminder(state: State, today: dt.date) -> bool:
     """An unfinished draft, idle for a day by the user's own clock, not reminded before."""
     last = state.data.get("today")
-    if state.flow != DRAFT_FLOW or state.data.get("reminded") or not last:
+    kept = state.flow == DRAFT_FLOW or DRAFT_FLOW in state.drafts
+    if not kept or state.data.get("reminded") or not last:
         return False
     return today - dt.date.fromisoformat(last) >= REMIND_AFTER
 
@@ -43,15 +45,13 @@ async def remind_drafts(services: Services, *, now: dt.datetime) -> int:
 async def _remind(services: Services, key: str, today: dt.date) -> bool:
     """Remind one conversation under its lock, so a user's own update cannot interleave."""
     async with services.conversations.open(key) as slot:
-        state = State.from_json(slot.state)
-        if not needs_reminder(state, today):
+        state = unseal(slot.state, services.cipher, DEFAULT_LANGUAGE)  # a kept draft is moved back in
+        question = offer_draft(services.book, state, DRAFT_FLOW) if needs_reminder(state, today) else None
+        if question is None:
             return False
-        state.mode, state.seq = "resume", state.seq + 1
         state.data["reminded"] = today.isoformat()
-        if not await services.outbound.send(
-            key, [Reply("drafts.reminder"), resume_question(state)], state.lang
-        ):
+        if not await services.outbound.send(key, [Reply("drafts.reminder"), question], state.lang):
             return False  # not delivered (a closed window, a chat gone): try again next hour
-        slot.save(state.to_json())
+        slot.save(seal(state, services.cipher))
     log.info("reminded %s of an unfinished intake", key)
     return True

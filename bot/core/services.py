@@ -64,6 +64,6 @@ def _effects(settings: Settings, cipher: Cipher) -> Effects:
 async def _area_index(database: Database) -> AreaIndex:
     """Load the place hierarchy (seeding the shipped lists into an empty table) into memory."""
     async with database.session() as session:
-        await areas.seed_if_empty(session=session, csv_paths=areas.shipped_csv_paths())
-        rows = await areas.load_all(session=session)
-    return AreaIndex.build((a.code, a.name, a.parent_code, a.level) for a in rows)
+        await areas.seed_if_empty(session=session, csv_paths=areas.seed_csv_paths())
+        rows = await areas.index_rows(session=session)
+    return AreaIndex.build(rows)

@@ -9,7 +9,11 @@ household row (head name, phone): erasing the head of a household that has other
 blanks those fields and flags the household for review; erasing its last member erases it.
 
 Each function runs in one transaction and commits once, with its audit entry (ids and counts
-only); on SQLite it then compacts the file (storage.repositories.cascade.compact).
+only); on SQLite it then compacts the file (storage.repositories.cascade.compact). With
+`preview=True` it does all the work, reports what it would erase, and rolls back instead.
+
+Numbers are matched as whole identifiers only (never as a part of longer text), and a number that
+finds no person or household in the records erases nothing anywhere.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class Erased:
     household_ids: tuple[int, ...] = ()
     member_ids: tuple[int, ...] = ()
     scrubbed: int = 0
+    preview: bool = False
 
 
 # ---------------------------------------------------------------- entry points
@@ -52,16 +57,19 @@ async def erase_person(
     actor: str,
     channel: str,
     keep_key: str | None = None,
+    preview: bool = False,
 ) -> Erased:
-    """Erase the person with this resident ID number. Commits."""
+    """Erase the person with this resident ID number (and held copies of them). Commits."""
     eraser = Eraser(session, cipher, actor, channel, keep_key)
     hashes = cipher.lookup_hashes("id_number", id_number)
-    person = (await session.exec(select(Person).where(col(Person.id_number_hash).in_(hashes)))).first()
-    eraser.needles.add_number(cipher, "id_number", id_number)
-    if person is not None:
+    found = (col(Person.id_number_hash).in_(hashes)) | (col(Person.held_hash).in_(hashes))
+    people = list((await session.exec(select(Person).where(found).order_by(col(Person.id)))).all())
+    if people:
+        eraser.needles.add_number(cipher, "id_number", id_number)
+    for person in people:
         await _erase_person(eraser, person)
     await clean_up(eraser)
-    return await _finish(eraser, "person", person.id if person else None)
+    return await _finish(eraser, "person", people[0].id if people else None, preview)
 
 
 async def erase_household(
@@ -72,27 +80,30 @@ async def erase_household(
     actor: str,
     channel: str,
     keep_key: str | None = None,
+    preview: bool = False,
 ) -> Erased:
-    """Erase the household with this household number and all its members. Commits."""
+    """Erase the household with this household number (and held entries of it), all its members. Commits."""
     eraser = Eraser(session, cipher, actor, channel, keep_key)
     hashes = cipher.lookup_hashes("household_number", household_number)
-    statement = select(Household).where(col(Household.household_number_hash).in_(hashes))
-    household = (await session.exec(statement)).first()
-    eraser.needles.add_number(cipher, "household_number", household_number)
-    if household is not None:
-        await _erase_households(eraser, [household])
+    found = (col(Household.household_number_hash).in_(hashes)) | (col(Household.held_hash).in_(hashes))
+    households = list((await session.exec(select(Household).where(found).order_by(col(Household.id)))).all())
+    if households:
+        eraser.needles.add_number(cipher, "household_number", household_number)
+    await _erase_households(eraser, households)
     await clean_up(eraser)
-    return await _finish(eraser, "household", household.id if household else None)
+    return await _finish(eraser, "household", households[0].id if households else None, preview)
 
 
 async def erase_submitted_by(
     *, session: AsyncSession, cipher: Cipher, channel_key: str, actor: str, channel: str
 ) -> Erased:
-    """Erase the households a channel key submitted about itself (answered by the household). Commits."""
+    """Erase the households a channel key entered itself (/forget), whoever touched them later. Commits.
+
+    Entries a work team made stay (the county HR office erases those); so do the stored families
+    a held entry of this key matched: only the held entry goes.
+    """
     eraser = Eraser(session, cipher, actor, channel, keep_key=channel_key)
-    statement = select(Household).where(
-        Household.submitted_by == channel_key, Household.answered_by == "household"
-    )
+    statement = select(Household).where(Household.created_by == channel_key)
     households = list((await session.exec(statement.order_by(col(Household.id)))).all())
     await _erase_households(eraser, households)
     await clean_up(eraser)
@@ -169,8 +180,8 @@ def _plain(cipher: Cipher, token: str | None) -> str | None:
 # ---------------------------------------------------------------- finishing
 
 
-async def _finish(eraser: Eraser, kind: str, target: int | None) -> Erased:
-    """Write the audit entry, commit, compact; what was erased."""
+async def _finish(eraser: Eraser, kind: str, target: int | None, preview: bool = False) -> Erased:
+    """Write the audit entry, commit, compact; what was erased (a preview rolls back instead)."""
     found = bool(eraser.deleted.get("household") or eraser.deleted.get("member"))
     tally = counts(eraser.deleted)
     detail = ",".join(f"{name}={n}" for name, n in sorted(tally.items())) or "nothing_found"
@@ -185,9 +196,13 @@ async def _finish(eraser: Eraser, kind: str, target: int | None) -> Erased:
         now=utc_now(),
         commit=False,
     )
-    await eraser.session.commit()
-    await compact(eraser.session)
+    if preview:
+        await eraser.session.rollback()
+    else:
+        await eraser.session.commit()
+        await compact(eraser.session)
     return Erased(
+        preview=preview,
         found=found,
         counts=tally,
         household_ids=tuple(sorted(eraser.deleted.get("household", set()))),

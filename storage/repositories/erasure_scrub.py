@@ -9,8 +9,10 @@ notes and conflicts), and in a dialog draft only together with their village's c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete
@@ -49,11 +51,22 @@ class Needles:
             self.names.add(name.strip())
 
     def hit(self, text: str, *, by_name: bool) -> bool:
-        """Whether a string holds one of the numbers (or, when asked, one of the names)."""
-        plain = normalise(text)
-        if any(n in text or n in plain for n in self.numbers):
+        """Whether a string holds one of the numbers as a whole identifier (or, when asked, a name)."""
+        if self.numbers and _whole(self.numbers).search(text.upper()):
             return True
         return by_name and any(n in text for n in self.names)
+
+
+@lru_cache(maxsize=64)
+def _numbers_pattern(numbers: frozenset[str]) -> re.Pattern[str]:
+    """One regex finding any of the numbers, not preceded or followed by a letter or digit."""
+    alternatives = "|".join(sorted((re.escape(n.upper()) for n in numbers), key=len, reverse=True))
+    return re.compile(rf"(?<![0-9A-Z])(?:{alternatives})(?![0-9A-Z])")
+
+
+def _whole(numbers: set[str]) -> re.Pattern[str]:
+    """The pattern of a set of numbers (cached: the set is fixed once an erasure has begun)."""
+    return _numbers_pattern(frozenset(numbers))
 
 
 @dataclass

@@ -10,8 +10,12 @@ Rules (see storage.repositories.intake_match for how the same household or perso
   guardian's separate consent is not stored at all, not even the name: data minimisation. So is
   a child or grandchild whose age is unknown, as they may be under 14.
 - A member whose wish is "none" is stored without an intent record.
-- The same person or household entered again (by anyone) updates the stored rows; where two
-  entries disagree both values are kept in `household.conflicts` and the household is flagged.
+- The same person or household entered again by a work team, or by the household that made the
+  entry, updates the stored rows; where two entries disagree both values are kept in
+  `household.conflicts` and the household is flagged. Entered by anyone else, it is held beside
+  the stored family for HR to reconcile (storage.repositories.intake_hold).
+- Two submissions naming the same new person at once: the one that loses the race on the unique
+  hash is written again, held beside the winner (never lost).
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import Cipher
 from storage.models import Consent, Household, IntentRecord, Member, Outbox, utc_now
+from storage.repositories import intake_hold as hold
 from storage.repositories import intake_match as match
 from storage.repositories import masks
 from storage.repositories.intake_records import queue, upsert_intent
@@ -39,6 +45,8 @@ from storage.submission import (
 NO_CONSENT = "no_consent"
 DUPLICATE = "duplicate_in_submission"
 NO_WISH = "no_wish"  # stored, but nothing to forward to HR
+# Unique hashes two concurrent submissions of the same new person or household can race for.
+RACED_COLUMNS = ("id_number_hash", "household_number_hash")
 
 __all__ = ["LeftOut", "SubmitResult", "rotate_keys", "submit_intake"]
 
@@ -64,6 +72,7 @@ class SubmitResult:
     updated_intent_ids: tuple[int, ...] = ()
     outbox_ids: tuple[int, ...] = ()
     flagged_household_ids: tuple[int, ...] = ()  # households this submission flagged for review
+    held_household_ids: tuple[int, ...] = ()  # held entries: matched a family someone else entered
     conflict_fields: tuple[str, ...] = ()  # names only, safe to log
     left_out: tuple[LeftOut, ...] = ()
 
@@ -84,11 +93,37 @@ async def submit_intake(
     eligibility = list(eligibility_by_member or [])
     if len(eligibility) not in (0, len(intake.members)):
         raise ValueError("eligibility_by_member must have one entry per member")
-    writer = match.Writer(session, cipher, submitted_by, intake.answered_by, now or utc_now())
+    moment = now or utc_now()
+    try:
+        return await _write_and_commit(
+            match.Writer(
+                session,
+                cipher,
+                submitted_by,
+                intake.answered_by,
+                moment,
+                trusted=intake.answered_by == "worker",
+            ),
+            intake,
+            eligibility,
+        )
+    except IntegrityError as error:
+        if not any(column in str(error.orig) for column in RACED_COLUMNS):
+            raise
+        # Another transaction stored the same new person or number first: hold this one beside it.
+        writer = match.Writer(session, cipher, submitted_by, intake.answered_by, moment, force_hold=True)
+        return await _write_and_commit(writer, intake, eligibility)
+
+
+async def _write_and_commit(
+    writer: match.Writer, intake: Submission, eligibility: list[dict | None]
+) -> SubmitResult:
+    """Write, refresh the masks and commit; roll back on any error."""
+    session = writer.session
     try:
         result = await _write(writer, intake, eligibility)
         # Masked numbers for HR's lists and exports, kept in step within the same transaction.
-        await masks.refresh(session=session, cipher=cipher, household_ids=[result.household_id],
+        await masks.refresh(session=session, cipher=writer.cipher, household_ids=[result.household_id],
                             member_ids=result.member_ids)  # fmt: skip
         await session.commit()
     except BaseException:
@@ -126,6 +161,7 @@ async def _write(writer: match.Writer, intake: Submission, eligibility: list[dic
         updated_intent_ids=tuple(record.id for record, change, _ in changed if change == "updated"),
         outbox_ids=tuple(entry.id for entry in outbox),
         flagged_household_ids=tuple(sorted(writer.flagged)),
+        held_household_ids=tuple(writer.held),
         conflict_fields=tuple(writer.conflict_fields),
         left_out=tuple(LeftOut(index, code) for index, code in sorted(left_out.items())),
     )
@@ -145,8 +181,13 @@ async def _intent(
 async def _household(
     writer: match.Writer, intake: Submission, members: list[MemberIn]
 ) -> tuple[Household, bool]:
-    """The stored household, merged, or a new one; flushed so it has an id."""
-    household = await match.find_household(writer, intake, members)
+    """The stored household, merged, or a new one (held beside the match); flushed so it has an id."""
+    household, matched_by = await match.find_household(writer, intake, members)
+    if household is not None and not hold.may_merge(writer, household):
+        own = await hold.own_held_entry(writer, household)
+        if own is None:
+            return await hold.hold_household(writer, intake, household, matched_by), True
+        household = own
     is_new = household is None
     if household is None:
         household = match.new_household(writer, intake)
@@ -164,7 +205,11 @@ async def _member(
     row = await match.find_member(writer, household, member, is_new=is_new)
     if row is not None and row.id in writer.claimed:
         return None
-    if row is None:
+    if row is not None and not hold.may_merge_member(writer, household, row):
+        await hold.link(writer, household, row.household_id, "id_number")
+        row = hold.hold_member(writer, household, member)
+        writer.session.add(row)
+    elif row is None:
         row = match.new_member(writer, household, member)
         writer.session.add(row)
     else:

@@ -6,6 +6,10 @@ or the same channel entered the same head name in the same village before, with 
 A member is the same when the ID number matches (wherever the row lives), or, inside the same
 household, when the name matches and at most one side has an ID number.
 
+Who may merge: a work team (answered_by "worker", a role the bot checked), or a household into the
+entry it made itself and nobody else touched since; anything else that matches is held beside the
+stored family instead (storage.repositories.intake_hold).
+
 Merging: the newer value is written; an unknown (None, or status "unknown") never overwrites a
 known one. Where two known values of an identifying field disagree, the old one is kept in the
 household's `conflicts` (masked and encrypted for numbers) and the household is flagged.
@@ -29,13 +33,12 @@ from storage.submission import HouseholdIn, MemberIn, Submission
 # Fields whose disagreement HR must look at; other facts (education, situation, ...) change
 # over time, so the newer value simply replaces the older.
 HOUSEHOLD_CHECKED = ("village_code", "head_name", "status")
-MEMBER_CHECKED = ("name", "sex", "birth_date", "relation")
+MEMBER_CHECKED = ("name", "sex", "relation")
 MEMBER_FIELDS = (
     "name",
     "relation",
     "sex",
     "age",
-    "birth_date",
     "education",
     "two_after",
     "labour_capacity",
@@ -57,6 +60,9 @@ class Writer:
     conflict_fields: list[str] = field(default_factory=list)
     claimed: set[int] = field(default_factory=set)  # member rows already used by this submission
     previous_submitter: dict[int, str] = field(default_factory=dict)  # before this submission wrote
+    trusted: bool = False  # a work team's entry (the bot checked the role): may update stored rows
+    force_hold: bool = False  # a retry after a concurrent insert: whatever matches is held
+    held: list[int] = field(default_factory=list)  # ids of held entries this submission made
 
     def conflict(self, households: list[Household], name: str, old: Any, new: Any, **extra: Any) -> None:
         """Keep both values on each household and flag it for review."""
@@ -84,8 +90,10 @@ class Writer:
 # ---------------------------------------------------------------- households
 
 
-async def find_household(writer: Writer, intake: Submission, members: list[MemberIn]) -> Household | None:
-    """The stored household this submission describes, or None for a new one."""
+async def find_household(
+    writer: Writer, intake: Submission, members: list[MemberIn]
+) -> tuple[Household | None, str]:
+    """The stored household this submission describes (None for a new one), and what matched."""
     number = intake.household.household_number
     if number is not None:
         hashes = writer.cipher.lookup_hashes("household_number", number)
@@ -93,17 +101,18 @@ async def find_household(writer: Writer, intake: Submission, members: list[Membe
             writer, select(Household).where(col(Household.household_number_hash).in_(hashes))
         )
         if found is not None:
-            return found
+            return found, "household_number"
     found = await _household_of_members(writer, members, has_number=number is not None)
     if found is not None:
-        return found
+        return found, "id_number"
     same_entry = select(Household).where(
         col(Household.household_number_hash).is_(None),
+        col(Household.held_hash).is_(None),
         Household.submitted_by == writer.who,
         Household.village_code == intake.village_code,
         Household.head_name == intake.household.head_name,
     )
-    return await _first(writer, same_entry.order_by(col(Household.id)))
+    return await _first(writer, same_entry.order_by(col(Household.id))), "same_entry"
 
 
 async def _household_of_members(
@@ -138,6 +147,7 @@ def new_household(writer: Writer, intake: Submission) -> Household:
         status=facts.status,
         answered_by=writer.answered_by,
         submitted_by=writer.who,
+        created_by=writer.who,
         created_at=writer.now,
         updated_at=writer.now,
     )
@@ -180,7 +190,11 @@ def _merge_phone(writer: Writer, household: Household, phone: str | None) -> Non
 def _set_numbers(writer: Writer, household: Household, facts: HouseholdIn) -> None:
     """Fill in the household number and the phone where none is stored yet."""
     cipher = writer.cipher
-    if facts.household_number is not None and household.household_number_hash is None:
+    if (
+        facts.household_number is not None
+        and household.household_number_hash is None
+        and not household.held_hash
+    ):
         household.household_number_enc = cipher.encrypt(facts.household_number)
         household.household_number_hash = cipher.lookup_hash("household_number", facts.household_number)
     if facts.phone is not None and household.phone_enc is None:
@@ -193,9 +207,14 @@ def _set_numbers(writer: Writer, household: Household, facts: HouseholdIn) -> No
 async def find_member(
     writer: Writer, household: Household, member: MemberIn, *, is_new: bool
 ) -> Member | None:
-    """The stored row of this person, or None for a new one."""
+    """The stored row of this person, or None for a new one (this household's own rows first)."""
     if member.id_number is not None:
         hashes = writer.cipher.lookup_hashes("id_number", member.id_number)
+        here = (col(Member.id_number_hash).in_(hashes)) | (col(Member.held_hash).in_(hashes))
+        if not is_new:
+            found = await _first(writer, select(Member).where(Member.household_id == household.id, here))
+            if found is not None:
+                return found
         found = await _first(writer, select(Member).where(col(Member.id_number_hash).in_(hashes)))
         if found is not None:
             return found
@@ -203,7 +222,9 @@ async def find_member(
         return None
     same_name = select(Member).where(Member.household_id == household.id, Member.name == member.name)
     for row in (await writer.session.exec(same_name.order_by(col(Member.id)))).all():
-        if row.id not in writer.claimed and (member.id_number is None or row.id_number_hash is None):
+        if row.id not in writer.claimed and (
+            member.id_number is None or not (row.id_number_hash or row.held_hash)
+        ):
             return row
     return None
 
@@ -216,6 +237,7 @@ def new_member(writer: Writer, household: Household, member: MemberIn) -> Member
         updated_at=writer.now,
         **{name: getattr(member, name) for name in MEMBER_FIELDS},
     )
+    row.birth_date_enc = writer.cipher.seal_date(member.birth_date)
     _set_id_number(writer, row, member)
     return row
 
@@ -234,13 +256,26 @@ async def merge_member(writer: Writer, household: Household, row: Member, member
         if name in MEMBER_CHECKED and old is not None and old != new:
             writer.conflict(households, f"member.{name}", old, new, member_id=row.id)
         setattr(row, name, new)
+    _merge_birth_date(writer, households, row, member)
     _set_id_number(writer, row, member)
     row.updated_at = writer.now
 
 
+def _merge_birth_date(writer: Writer, households: list[Household], row: Member, member: MemberIn) -> None:
+    """A new birth date replaces the old one; a different old one is kept, sealed, in the conflicts."""
+    if member.birth_date is None:
+        return
+    token = writer.cipher.seal_date(member.birth_date)
+    old = writer.cipher.open_date(row.birth_date_enc)
+    if old is not None and old != member.birth_date:
+        extra = {"member_id": row.id, "old_enc": row.birth_date_enc, "new_enc": token}
+        writer.conflict(households, "member.birth_date", "****", "****", **extra)
+    row.birth_date_enc = token
+
+
 def _set_id_number(writer: Writer, row: Member, member: MemberIn) -> None:
     """Store the ID number (encrypted, hashed) where none is stored yet."""
-    if member.id_number is not None and row.id_number_hash is None:
+    if member.id_number is not None and row.id_number_hash is None and not row.held_hash:
         row.id_number_enc = writer.cipher.encrypt(member.id_number)
         row.id_number_hash = writer.cipher.lookup_hash("id_number", member.id_number)
 

@@ -116,7 +116,12 @@ def payload(writer: Writer, record: IntentRecord, member: Member, household: Hou
 def _member_view(writer: Writer, member: Member) -> dict[str, Any]:
     """A member for HR: facts, the age as of now, the ID number masked."""
     id_number = writer.cipher.decrypt(member.id_number_enc) if member.id_number_enc else None
-    age = known_age(age=member.age, birth_date=member.birth_date, id_number=id_number, day=writer.now.date())
+    age = known_age(
+        age=member.age,
+        birth_date=writer.cipher.open_date(member.birth_date_enc),
+        id_number=id_number,
+        day=writer.now.date(),
+    )
     return {
         "id": member.id,
         "name": member.name,

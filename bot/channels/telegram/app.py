@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -36,6 +38,7 @@ from bot.core.settings import Settings, SettingsError
 from content.i18n import Translator
 
 log = logging.getLogger(__name__)
+MAX_RETRY_WAIT = 300.0  # seconds between attempts to reach Telegram, at most
 COMMANDS = ("start", "menu", "check", "intake", "help", "cancel", "language", "forget")
 # Telegram language codes we register command descriptions for; "" is everyone else.
 COMMAND_LANGUAGES = {"": "zh_Hans", "zh": "zh_Hans", "en": "en"}
@@ -71,13 +74,35 @@ async def set_commands(bot: Bot) -> None:
         await bot.set_my_commands(commands, language_code=code or None)
 
 
+async def until_reached(call: Callable[[], Awaitable[None]], *, first_wait: float = 2.0) -> None:
+    """Make the first call to Telegram, retrying with back-off while it cannot be reached.
+
+    In mainland China Telegram is usually unreachable without a proxy (TELEGRAM_API_URL): that is
+    said in one log line per attempt, and the bot keeps trying instead of stopping with a traceback.
+    """
+    wait = first_wait
+    while True:
+        try:
+            await call()
+            return
+        except TelegramNetworkError as exc:
+            log.warning("Telegram could not be reached (%s); trying again in %.0f s", exc.message, wait)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, MAX_RETRY_WAIT)
+
+
 async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     """Open the stores, build the bot and dispatcher, register the commands."""
     services = await open_services(settings)
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))
-    await set_commands(bot)
+    try:
+        await until_reached(lambda: set_commands(bot))
+    except BaseException:  # stopped (Ctrl-C, SIGTERM) while waiting for Telegram: close what was opened
+        await bot.session.close()
+        await services.close()
+        raise
     # Everything built so far lives as long as the process: keep the GC from walking it.
     gc.collect()
     gc.freeze()
@@ -90,38 +115,55 @@ class TelegramChannel:
 
     bot: Bot
     dispatcher: Dispatcher
-    webhook: bool
+    webhook_url: str | None  # set in webhook mode: where Telegram posts updates
+    webhook_secret: str | None
 
-    async def poll(self) -> None:
-        """Long polling until cancelled (webhook mode: nothing to do, the route answers)."""
-        if self.webhook:
+    async def run(self) -> None:
+        """Reach Telegram (retrying while it cannot be reached), then poll until cancelled.
+
+        Run as a task: the other channels serve meanwhile. In webhook mode it sets the webhook and
+        returns; the route added by `attach` answers the updates.
+        """
+        await until_reached(lambda: set_commands(self.bot))
+        if self.webhook_url:
+            url, secret = self.webhook_url, self.webhook_secret
+            await until_reached(lambda: self._set_webhook(url, secret))
             return
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        await until_reached(lambda: self._delete_webhook())
         await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=True)
 
+    async def _set_webhook(self, url: str, secret: str | None) -> None:
+        """Tell Telegram where to post updates."""
+        await self.bot.set_webhook(url, secret_token=secret)
 
-async def attach(services: Services, settings: Settings, app: Any, *, webhook: bool) -> TelegramChannel:
-    """Build the bot on shared services; in webhook mode add its route to `app` (aiohttp) and set it."""
+    async def _delete_webhook(self) -> None:
+        """Long polling needs no webhook."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+
+    async def close(self) -> None:
+        """Close the bot's HTTP session."""
+        await self.bot.session.close()
+
+
+def attach(services: Services, settings: Settings, app: Any, *, webhook: bool) -> TelegramChannel:
+    """Build the bot on shared services; in webhook mode add its route to `app` (aiohttp).
+
+    Nothing here talks to Telegram: `TelegramChannel.run` does, in a task of its own.
+    """
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))
-    await set_commands(bot)
-    if webhook:
-        await _add_webhook(settings, app, bot, dispatcher)
-    return TelegramChannel(bot, dispatcher, webhook)
-
-
-async def _add_webhook(settings: Settings, app: Any, bot: Bot, dispatcher: Dispatcher) -> None:
-    """Telegram's webhook route, with its secret-token check, on a shared aiohttp application."""
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    if not webhook:
+        return TelegramChannel(bot, dispatcher, None, None)
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 
     if not settings.webhook_url or settings.webhook_secret is None:
         raise SettingsError("setting WEBHOOK_URL and WEBHOOK_SECRET: both are needed for --webhook")
     secret = settings.webhook_secret.get_secret_value()
+    # Answer Telegram only once the update is applied (see run_webhook).
     handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=False)
     handler.register(app, path=settings.webhook_path)
-    setup_application(app, dispatcher, bot=bot)
-    await bot.set_webhook(f"{settings.webhook_url}{settings.webhook_path}", secret_token=secret)
+    return TelegramChannel(bot, dispatcher, f"{settings.webhook_url}{settings.webhook_path}", secret)
 
 
 async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None) -> None:

@@ -72,7 +72,7 @@ async def _villages(url: str, county: str | None) -> tuple[list[str], int]:
     database = Database.from_url(url)
     try:
         async with database.session() as session:
-            await areas.seed_if_empty(session=session, csv_paths=areas.shipped_csv_paths())
+            await areas.seed_if_empty(session=session, csv_paths=areas.seed_csv_paths())
             rows = await areas.load_all(session=session)
             stored = (await session.exec(select(func.max(Household.id)))).one() or 0
     finally:

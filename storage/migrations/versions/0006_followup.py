@@ -4,7 +4,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-26
 
-member_mask and household_mask hold masked numbers (4102**********123X) so that masked exports
+member_mask and household_mask hold masked numbers (4102*************X) so that masked exports
 need not decrypt. Rows stored before this revision get theirs when `outreach export` or the
 bot's HR jobs first run (storage.repositories.masks.fill_missing): a migration has no DATA_KEY.
 """
