@@ -29,7 +29,9 @@ areas_app = typer.Typer(help="The place hierarchy: province, city, county, towns
 app.add_typer(areas_app, name="areas")
 web_app = typer.Typer(help="The web chat and the county HR console.")
 app.add_typer(web_app, name="web")
-hr_app = typer.Typer(help="Which Telegram chats receive each county's digests (county HR offices).")
+hr_app = typer.Typer(
+    help="Which chats (Telegram, WeCom, ...) receive each county's digests (county HR offices)."
+)
 app.add_typer(hr_app, name="hr")
 
 
@@ -201,16 +203,21 @@ def deliver(
     raise typer.Exit(run_deliver(settings, _db_url(settings), once=once))
 
 
+TO_HELP = "the chat's key: tg:<chat id>, wecom:<UserID>, wecom:group:<chatid>"
+CHAT_HELP = "Telegram shorthand for --to tg:<chat id> (groups are negative: --chat=-100...)"
+
+
 @hr_app.command("add")
 def hr_add(
     county: Annotated[str, typer.Option(help="6-digit county code")],
-    chat: Annotated[int, typer.Option(help="Telegram chat id (groups are negative: --chat=-100...)")],
+    to: Annotated[str | None, typer.Option("--to", help=TO_HELP)] = None,
+    chat: Annotated[str | None, typer.Option(help=CHAT_HELP)] = None,
 ) -> None:
     """Send a county's digests to a chat (also re-enables a removed or broken one)."""
     from bot.cli.delivery import hr_add as run_add
 
     url = _db_url(_settings())
-    raise typer.Exit(run_add(url, checks.area(url, county, "county"), chat))
+    raise typer.Exit(run_add(url, checks.area(url, county, "county"), to if to is not None else chat))
 
 
 @hr_app.command("list")
@@ -226,13 +233,14 @@ def hr_list(
 @hr_app.command("remove")
 def hr_remove(
     county: Annotated[str, typer.Option(help="6-digit county code")],
-    chat: Annotated[int, typer.Option(help="Telegram chat id (--chat=-100...)")],
+    to: Annotated[str | None, typer.Option("--to", help=TO_HELP)] = None,
+    chat: Annotated[str | None, typer.Option(help=CHAT_HELP)] = None,
 ) -> None:
     """Stop sending a county's digests to a chat."""
     from bot.cli.delivery import hr_remove as run_remove
 
     url = _db_url(_settings())
-    raise typer.Exit(run_remove(url, checks.area(url, county, "county"), chat))
+    raise typer.Exit(run_remove(url, checks.area(url, county, "county"), to if to is not None else chat))
 
 
 def _db_url(settings: Settings) -> str:

@@ -100,7 +100,7 @@ async def serve(
         await runner.setup()
         for host, port in listen_addresses(settings, webhook):
             await _listen(runner, host, port)
-        jobs = start_background(services, telegram.bot if telegram else None, settings, stop)
+        jobs = start_background(services, settings, stop)
         await announce(services, settings, out, local_admin=not has_channel_settings(settings))
         if ready is not None:
             ready.set()

@@ -2,7 +2,10 @@
 
 start_background ──► every hour: draft reminders
                  ├─► every day: retention (expired drafts, closed records)
-                 └─► the delivery worker (digests to county HR)
+                 ├─► the delivery worker (digests to county HR, through services.digests)
+                 └─► the 1/20 November progress-table reminders to HR chats (likewise)
+
+Channel-neutral: the channels a process serves register their senders on `services` first.
 """
 
 from __future__ import annotations
@@ -41,14 +44,8 @@ async def every(seconds: float, job: Callable[[], Awaitable[Any]], stop: asyncio
             log.exception("background job %s failed", name)
 
 
-def start_background(
-    services: Services, bot: Any, settings: Settings, stop: asyncio.Event
-) -> list[asyncio.Task[None]]:
-    """Start the periodic jobs and the delivery worker; they end when `stop` is set.
-
-    Without a Telegram bot (`bot` None: the web chat alone) the jobs that send to HR chats wait for
-    a channel that can deliver them and do not start.
-    """
+def start_background(services: Services, settings: Settings, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """Start the periodic jobs and the delivery worker; they end when `stop` is set."""
     from bot.features.delivery.worker import run_delivery
     from bot.features.hr.reminders import run_reminders
 
@@ -64,16 +61,14 @@ def start_background(
                 closed_days=settings.closed_retention_days,
             )
 
-    tasks = [
+    return [
         asyncio.create_task(every(HOUR, drafts, stop, "draft reminders"), name="draft reminders"),
         asyncio.create_task(every(DAY, retention, stop, "retention"), name="retention"),
+        asyncio.create_task(run_delivery(settings, services.digests, stop=stop), name="delivery"),
+        asyncio.create_task(
+            run_reminders(settings, services.digests, stop=stop), name="progress table reminders"
+        ),
     ]
-    if bot is not None:
-        tasks.append(asyncio.create_task(run_delivery(settings, bot, stop=stop), name="delivery"))
-        tasks.append(
-            asyncio.create_task(run_reminders(settings, bot, stop=stop), name="progress table reminders")
-        )
-    return tasks
 
 
 async def stop_background(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Household, IntentRecord, Member
 from storage.models_followup import HouseholdMask, MemberMask, StatusChange
 from storage.repositories.export_rows import in_scope
+from storage.repositories.notices import household_told
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class RecordRow:
     status_note: str | None
     eligibility: str | None
     created_at: datetime
+    told: bool | None  # the household: None nobody to tell, False a notice waits ("not told yet")
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ async def _records(session: AsyncSession, household_id: int) -> list[RecordRow]:
             record.status_note,
             record.eligibility,
             record.created_at,
+            household_told(record.id),
         )
         .where(record.household_id == household_id)
         .order_by(col(record.id))

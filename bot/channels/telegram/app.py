@@ -28,6 +28,7 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand
 
+from bot.channels.telegram import digests
 from bot.channels.telegram.handlers import build_router
 from bot.channels.telegram.middlewares import ConversationMiddleware
 from bot.channels.telegram.render import outbound_sender
@@ -97,6 +98,7 @@ async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))
+    digests.register(services.digests, bot)
     try:
         await until_reached(lambda: set_commands(bot))
     except BaseException:  # stopped (Ctrl-C, SIGTERM) while waiting for Telegram: close what was opened
@@ -153,6 +155,7 @@ def attach(services: Services, settings: Settings, app: Any, *, webhook: bool) -
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))
+    digests.register(services.digests, bot)
     if not webhook:
         return TelegramChannel(bot, dispatcher, None, None)
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -170,7 +173,7 @@ async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None)
     """Long polling until cancelled or stopped by a signal."""
     services, bot, dispatcher = await _prepare(settings)
     stop = asyncio.Event()
-    jobs = start_background(services, bot, settings, stop)
+    jobs = start_background(services, settings, stop)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         if ready is not None:
@@ -202,7 +205,7 @@ async def run_webhook(settings: Settings, *, ready: asyncio.Event | None = None)
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     stop = asyncio.Event()
-    jobs = start_background(services, bot, settings, stop)
+    jobs = start_background(services, settings, stop)
     if ready is not None:
         ready.set()
     try:

@@ -107,7 +107,7 @@ async def _statuses(session: AsyncSession, record_ids: tuple[int, ...], househol
         if status != "new":
             when = household.created_at + timedelta(days=1 + record_id % 20)
             await followup.set_status(
-                session=session, record_id=record_id, status=status, actor=ACTOR, chat_id=None, now=when
+                session=session, record_id=record_id, status=status, actor=ACTOR, chat_key=None, now=when
             )
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.channels.web.console.auth import Auth
 from bot.channels.web.console.views import refused
 from bot.core.services import Services
+from bot.features.hr.notices import notify_household
 from storage.models import utc_now
 from storage.repositories import followup as repo
 from storage.repositories.web_wishes import household_of
@@ -51,10 +52,6 @@ class FollowUp:
                         session=session, change_id=change.change_id, note=repo.masked_note(note)
                     )
                 await self.auth.audit(officer, SET_STATUS, "intent_record", record_id, f"status={status}")
-                from bot.features.hr.notices import (
-                    notify_household,
-                )  # TODO(i15): top-level once 14a is merged
-
                 await notify_household(self.services.outbound, session, change.change_id)
         outcome = change.outcome if change.outcome in OUTCOMES else "refused"
         raise web.HTTPSeeOther(f"/console/households/{household_id}?done={outcome}#record-{record_id}")
