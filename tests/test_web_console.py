@@ -282,3 +282,30 @@ async def test_a_status_change_reaches_the_household_in_its_web_chat_once(tmp_pa
         await screenshot(chat, "web-chat-follow-up-notice")
         await family.close()
         assert len(await entries(server, "hr.set_status")) == 1
+
+
+async def test_web_command_sends_a_link_in_a_private_chat_only(tmp_path, monkeypatch):
+    from tests.fakebot import FakeBotAPI
+
+    async with web_server(web_settings(tmp_path)) as server, FakeBotAPI() as fake:
+        await seed_counties(server.services, households=1)
+        monkeypatch.setenv("WEB_BASE_URL", server.url)  # the process's settings, as /web reads them
+        bot = fake.make_bot()
+        try:
+            db = server.services.database
+            assert await hr.send(fake, bot, db, hr.HR_A, "/web", hr.GROUP_A)  # a group: no link there
+            assert "/console/sign-in" not in fake.last_message(hr.GROUP_A).text
+            assert await hr.send(fake, bot, db, hr.STRANGER, "/web")
+            assert "只供县人社局" in fake.last_message(hr.STRANGER).text
+            assert await hr.send(fake, bot, db, hr.HR_A, "/web")
+            link = next(w for w in fake.last_message(hr.HR_A).text.split() if "/console/sign-in?t=" in w)
+            async with aiohttp.ClientSession(headers={"Origin": server.url}) as http:
+                first = await http.post(
+                    server.url + "/console/sign-in",
+                    data={"t": link.rpartition("t=")[2]},
+                    allow_redirects=False,
+                )
+                assert first.status == 303
+        finally:
+            await bot.session.close()
+        assert [e.actor for e in await entries(server, "web.link")] == [f"tg:{hr.HR_A}"]
