@@ -27,6 +27,8 @@ db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
 areas_app = typer.Typer(help="The place hierarchy: province, city, county, township, village.")
 app.add_typer(areas_app, name="areas")
+web_app = typer.Typer(help="The web chat and the county HR console.")
+app.add_typer(web_app, name="web")
 hr_app = typer.Typer(
     help="Which chats (Telegram, WeCom, ...) receive each county's digests (county HR offices)."
 )
@@ -68,7 +70,9 @@ def run(
         int, typer.Option("--workers", min=1, help="webhook worker processes (more than 1 needs PostgreSQL)")
     ] = 1,
 ) -> None:
-    """Run the bot on Telegram; without BOT_TOKEN, open the console chat instead."""
+    """Serve every configured channel: the web chat and HR console always, Telegram when BOT_TOKEN is set."""
+    from bot.cli.run import run_command
+
     settings = _settings()
     if workers > 1 and not webhook:
         raise _fail(SettingsError("--workers needs --webhook (long polling is one process)"))
@@ -80,25 +84,23 @@ def run(
             SettingsError("setting BOT_TOKEN: needed for --webhook (without it, use `outreach chat`)")
         )
     _db_url(settings)  # DATA_DIR (and the SQLite file's folder) usable before anything starts
-    if settings.bot_token is None:
-        typer.echo("BOT_TOKEN is not set: starting the console chat (see README).", err=True)
-        _chat(settings, "local", None)
-        return
-    if webhook and workers > 1:
-        from bot.channels.telegram.workers import serve_webhook_workers
-
-        try:
-            raise typer.Exit(serve_webhook_workers(settings, workers))
-        except SettingsError as exc:
-            raise _fail(exc) from None
-    from bot.channels.telegram import app as telegram
-
     try:
-        asyncio.run(telegram.run_webhook(settings) if webhook else telegram.run_polling(settings))
+        raise typer.Exit(run_command(settings, webhook=webhook, workers=workers))
     except (SettingsError, ContentError) as exc:
         raise _fail(exc) from None
-    except KeyboardInterrupt:
-        pass
+
+
+@web_app.command("link")
+def web_link(
+    as_key: Annotated[
+        str, typer.Option("--as", help="the staff member's key, e.g. tg:12345 or console:local")
+    ],
+) -> None:
+    """Print a one-time sign-in link to the HR console (valid WEB_LINK_MINUTES, used once)."""
+    from bot.cli.web import link_command
+
+    settings = _settings()
+    raise typer.Exit(link_command(settings, _db_url(settings), as_key))
 
 
 @app.command()
