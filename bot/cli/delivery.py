@@ -53,22 +53,13 @@ async def _deliver(settings: Any, once: bool) -> None:
         await bot.session.close()
 
 
-<<<<<<< HEAD
 def hr_add(db_url: str, county: str, chat: str | int | None) -> int:
     """Send the county's digests to the chat (a key, or a Telegram chat id); also revives and repairs it."""
     key, problem = _check(county, chat)
     if key is None:
         return _fail(problem or "--to: a chat key")
-    row, created = _run(db_url, lambda: _add(db_url, county, key))
-    print(f"{'added' if created else 'enabled again'}: county {county} -> chat {key} (id {row.id})")
-=======
-def hr_add(db_url: str, county: str, chat_id: int) -> int:
-    """Send the county's digests to the chat (also revives and repairs a removed or broken one)."""
-    if (problem := _check(county, chat_id)) is not None:
-        return _fail(problem)
-    row, done = _run(db_url, lambda: _add(db_url, county, chat_id))
-    print(f"{done}: county {county} -> chat {chat_id} (id {row.id})")
->>>>>>> issue-12
+    row, done = _run(db_url, lambda: _add(db_url, county, key))
+    print(f"{done}: county {county} -> chat {key} (id {row.id})")
     return EXIT_OK
 
 
@@ -128,17 +119,12 @@ async def _add(db_url: str, county: str, chat_key: str) -> Any:
     async def add(session: Any) -> Any:
         """Add, then audit."""
         now = utc_now()
-        active = await hr_destinations.was_active(session=session, county_code=county, chat_id=chat_id)
+        active = await hr_destinations.was_active(session=session, county_code=county, chat_key=chat_key)
         row, created = await hr_destinations.add_destination(
             session=session, county_code=county, chat_key=chat_key, added_by=operator(), now=now
         )
-<<<<<<< HEAD
         await _audit(audit, session, row.id, "add" if created else "revive", county, chat_key)
-        return row, created
-=======
-        await _audit(audit, session, row.id, "add" if created else "revive", county)
         return row, "added" if created else "already active" if active else "enabled again"
->>>>>>> issue-12
 
     return await _with_session(db_url, add)
 

@@ -115,17 +115,13 @@ async def _counts(session: AsyncSession) -> dict[tuple[int, str], int]:
     return {(d, s): n for d, s, n in (await session.exec(query)).all()}
 
 
-<<<<<<< HEAD
-async def _find(session: AsyncSession, county_code: str, chat_key: str) -> HrDestination | None:
-=======
-async def was_active(*, session: AsyncSession, county_code: str, chat_id: int) -> bool:
+async def was_active(*, session: AsyncSession, county_code: str, chat_key: str) -> bool:
     """True when the county's digests already go to the chat (neither removed nor broken)."""
-    found = await _find(session, county_code, chat_id)
+    found = await _find(session, county_code, chat_key)
     return found is not None and found.removed_at is None and found.broken_at is None
 
 
-async def _find(session: AsyncSession, county_code: str, chat_id: int) -> HrDestination | None:
->>>>>>> issue-12
+async def _find(session: AsyncSession, county_code: str, chat_key: str) -> HrDestination | None:
     """The destination row of a county and chat, removed or not."""
     query = select(HrDestination).where(
         HrDestination.county_code == county_code, HrDestination.chat_key == chat_key
