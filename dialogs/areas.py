@@ -30,6 +30,7 @@ from dialogs import hooks
 from dialogs.area_index import (
     CITY,
     COUNTY,
+    MAX_HITS,
     PROVINCE,
     TOWNSHIP,
     VILLAGE,
@@ -287,7 +288,8 @@ def area_search(text: str, answers: Mapping[str, Any], context: Mapping[str, Any
     if hits:
         shown = [p.code for p in hits[:MAX_SHOWN_HITS]]
         remember = {HITS_KEY: {"step": step_key, "codes": shown}}
-        return error("area.err_search_many", remember=remember, count=len(hits), typed=typed)
+        key = "area.err_search_many" if len(hits) < MAX_HITS else "area.err_search_too_many"
+        return error(key, remember=remember, count=len(hits), typed=typed)
     if county is not None and not index.has(county.code, VILLAGE):
         return error("area.err_no_villages", remember=forget, county=county.name)
     example = next(iter(index.descendants(county.code, VILLAGE)), None) if county is not None else None

@@ -304,8 +304,15 @@ def test_hit_buttons_belong_to_the_step_where_the_name_was_typed():
     assert GUYANG in buttons(replies)  # a county pressed again forgets the hits
 
 
+def test_a_search_with_very_many_hits_says_there_are_more():
+    book = make_book(henan_index())
+    state, replies = start(Input.text("庄"), book=book)  # no county has it: the villages of the province
+    assert keys(replies)[0] == "area.err_search_too_many" and dict(replies[0].params)["count"] == 200
+    assert len(state.data["area_hits"]["codes"]) == 20
+
+
 def test_search_lists_at_most_twenty_buttons():
-    state, replies = start(Input.choice(LANKAO), Input.text("村"))
+    state, replies = start(Input.choice(LANKAO), Input.text("庄"))
     assert keys(replies)[0] == "area.err_search_many" and dict(replies[0].params)["count"] > 20
     assert len(state.data["area_hits"]["codes"]) == 20
 
