@@ -264,7 +264,18 @@ def _hit_buttons(book: Book, state: State) -> list[Choice] | None:
         return None
     index = index_of(book)
     places = [p for p in (index.get(code) for code in hits.get("codes", ())) if p is not None]
+    if hits.get("step") == "county":  # villages of the whole province: say which county too
+        return [_village_in_county(index, place) for place in places]
     return _choices(index, places, with_township=True)
+
+
+def _village_in_county(index: AreaIndex, place: Place) -> Choice:
+    """A hit of a search at the county step: a county as it is, a village with its county and township."""
+    county, township = index.ancestor(place.code, COUNTY), index.get(place.parent_code)
+    if place.level != VILLAGE or county is None or township is None:
+        return _choices(index, [place])[0]
+    params = (("village", place.name), ("county", county.name), ("township", township.name))
+    return Choice(place.code, "area.village_in_county", value=place.code, params=params)
 
 
 # ---------------------------------------------------------------- typed search

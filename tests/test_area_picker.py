@@ -304,6 +304,24 @@ def test_hit_buttons_belong_to_the_step_where_the_name_was_typed():
     assert GUYANG in buttons(replies)  # a county pressed again forgets the hits
 
 
+def test_villages_found_at_the_county_step_name_their_county():
+    book = make_book(henan_index())
+    state, replies = start(Input.text("周场"), book=book)  # two 周场村 in Henan
+    assert keys(replies)[0] == "area.err_search_many" and state.step == "county"
+    shown = {o.id: (o.label, dict(o.params)) for o in replies[-1].options if o.id.isdigit()}
+    assert shown[ZHOUCHANG] == (
+        "area.village_in_county",
+        {"village": "周场村", "county": "兰考县", "township": "堌阳镇"},
+    )
+    assert "410212204202" in shown
+    state, _ = feed(state, Input.choice(ZHOUCHANG), book=book)
+    assert state.step == "review" and state.answers == {
+        "county": LANKAO,
+        "township": GUYANG,
+        "village": ZHOUCHANG,
+    }
+
+
 def test_a_search_with_very_many_hits_says_there_are_more():
     book = make_book(henan_index())
     state, replies = start(Input.text("庄"), book=book)  # no county has it: the villages of the province
