@@ -11,6 +11,8 @@ import pytest
 from sqlmodel import select
 from stdnum.cn import ric
 
+from bot.channels.telegram import digests
+from bot.features.delivery.channel import DigestChannels
 from bot.features.demo.data import households
 from bot.features.hr.reminders import due_reminders, send_reminders
 from bot.features.hr.tables import measures, write_progress, year_bounds
@@ -170,7 +172,8 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 async def test_each_hr_chat_gets_each_reminder_once(db, fake):
     await staff(db)
-    bot = fake.make_bot()
+    bot = DigestChannels()
+    digests.register(bot, fake.make_bot())
     for chat in (GROUP_A, GROUP_B):
         fake.add_chat(chat)
     now = datetime(YEAR, 11, 1, 1, tzinfo=UTC)
@@ -187,5 +190,18 @@ async def test_each_hr_chat_gets_each_reminder_once(db, fake):
         )
     async with db.session() as session:
         assert await reminders_sent(session=session, reminder="progress-2026-11-20") == sorted(
-            [GROUP_A, GROUP_B]
+            [f"tg:{GROUP_A}", f"tg:{GROUP_B}"]
         )
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "en"])
+def test_the_notes_sheet_explains_columns_in_words_not_internal_names(lang):
+    from bot.features.hr.tables import notes_sheet
+
+    sheet = notes_sheet(load_layout(), Translator(lang), 2026)
+    text = "\n".join(str(cell) for row in sheet.rows for cell in row)
+    for internal in ("two_after", "current, previous", "household_status", "kind =", "status ="):
+        assert internal not in text, internal
+    assert (
+        "“两后生”：应届或往届" if lang == "zh_Hans" else "Two after (两后生): this year or earlier years"
+    ) in text

@@ -75,7 +75,8 @@ async def area_names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str
     wanted = sorted(set(codes))
     names: dict[str, str] = {}
     for start in range(0, len(wanted), BATCH):
-        query = select(Area.code, Area.name).where(col(Area.code).in_(wanted[start : start + BATCH]))
+        shown = func.coalesce(col(Area.short_name), col(Area.name))  # villages as villagers say them
+        query = select(Area.code, shown).where(col(Area.code).in_(wanted[start : start + BATCH]))
         names.update({code: name for code, name in (await session.exec(query)).all()})
     return names
 
@@ -191,9 +192,9 @@ async def progress_counts(
 # ---------------------------------------------------------------- reminders
 
 
-async def claim_reminder(*, session: AsyncSession, reminder: str, chat_id: int, now: datetime) -> bool:
-    """Claim sending a reminder to a chat: False when it was claimed (sent) before. Commits."""
-    session.add(ReminderSent(reminder=reminder, chat_id=chat_id, sent_at=now))
+async def claim_reminder(*, session: AsyncSession, reminder: str, chat_key: str, now: datetime) -> bool:
+    """Claim sending a reminder to a chat (its key): False when it was claimed (sent) before. Commits."""
+    session.add(ReminderSent(reminder=reminder, chat_key=chat_key, sent_at=now))
     try:
         await session.commit()
     except IntegrityError:
@@ -202,20 +203,20 @@ async def claim_reminder(*, session: AsyncSession, reminder: str, chat_id: int, 
     return True
 
 
-async def release_reminder(*, session: AsyncSession, reminder: str, chat_id: int) -> None:
+async def release_reminder(*, session: AsyncSession, reminder: str, chat_key: str) -> None:
     """Give a claim back after the message could not be sent, so a later run tries again. Commits."""
     statement = delete(ReminderSent).where(
-        col(ReminderSent.reminder) == reminder, col(ReminderSent.chat_id) == chat_id
+        col(ReminderSent.reminder) == reminder, col(ReminderSent.chat_key) == chat_key
     )
     await session.exec(statement)
     await session.commit()
 
 
-async def reminders_sent(*, session: AsyncSession, reminder: str) -> list[int]:
-    """The chats a reminder was sent to."""
+async def reminders_sent(*, session: AsyncSession, reminder: str) -> list[str]:
+    """The chats (keys) a reminder was sent to."""
     query = (
-        select(ReminderSent.chat_id)
+        select(ReminderSent.chat_key)
         .where(ReminderSent.reminder == reminder)
-        .order_by(col(ReminderSent.chat_id))
+        .order_by(col(ReminderSent.chat_key))
     )
     return list((await session.exec(query)).all())

@@ -14,7 +14,7 @@ from content.benefits import RuleSet, load_rules
 from content.eligibility import Profile, ProfileError, Result, evaluate, parse_profile
 from content.eligibility_json import result_json
 from content.i18n import Translator
-from dialogs.model import DEFAULT_LANGUAGE
+from dialogs.model import DEFAULT_LANGUAGE, Reply
 from storage.crypto import Cipher
 from storage.repositories import access as access_repo
 from storage.repositories import audit
@@ -24,6 +24,7 @@ from storage.submission import known_age
 log = logging.getLogger(__name__)
 
 EVENT = "intake_submitted"
+WORKER_CLAIMED = "intake_worker_claimed"  # "我是工作队员" pressed (content/flows/intake.yaml)
 CONSENT_TEXT_KEY = "intake.consent.text"  # the consent the user agreed to, in the intake catalog
 # 建档立卡: a 脱贫户 (lifted out) is a registered household that left poverty, so it stays registered;
 # 监测对象 may or may not have been registered, so that stays unknown, as does "unknown".
@@ -43,6 +44,16 @@ PLAN_KIND = {
 def register(effects: Effects, *, cipher: Cipher, rules: Callable[[], RuleSet] = load_rules) -> None:
     """Handle `intake_submitted` events (data: flow, answers, submission) with this cipher."""
     effects.on(EVENT, partial(_on_intake_submitted, cipher=cipher, rules=rules))
+    effects.on(WORKER_CLAIMED, _on_worker_claimed)
+
+
+async def _on_worker_claimed(*, key: str, session: Any, **_: Any) -> list[Reply]:
+    """ "I am from the work team" without the role: say at once that the entry stays the household's own.
+
+    The same check decides again at submission (`checked_provenance`), for the village then chosen.
+    """
+    member = await access_repo.load_member(session=session, channel_key=key)
+    return [] if can(member, "worker.intake") else [Reply("intake.worker_no_role")]
 
 
 async def _on_intake_submitted(
