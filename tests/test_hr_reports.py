@@ -185,9 +185,7 @@ async def test_each_hr_chat_gets_each_reminder_once(db, fake):
     assert await send_reminders(db, bot, today=date(YEAR, 11, 21), now=now) == 0
     for chat in (GROUP_A, GROUP_B):
         texts = [m.text for m in fake.messages_to(chat)]
-        assert (
-            len(texts) == 2 and "2026年还要不要报" in texts[0] and "再次提醒" in texts[1]
-        )
+        assert len(texts) == 2 and "2026年还要不要报" in texts[0] and "再次提醒" in texts[1]
     async with db.session() as session:
         assert await reminders_sent(session=session, reminder="progress-2026-11-20") == sorted(
             [f"tg:{GROUP_A}", f"tg:{GROUP_B}"]
