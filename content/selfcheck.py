@@ -293,7 +293,7 @@ def maybe_line(check: Check, result: BenefitResult) -> Ref:
     return Ref("check.line_maybe", params)
 
 
-def amount(check: Check, result: BenefitResult) -> Ref:
+def amount(check: Check, result: BenefitResult, with_note: bool = False) -> Ref:
     """What a benefit pays under the 2017 rules: a waiver, up to or exactly an amount, unknown, or no cash."""
     benefit = check.rules.benefit(result.id)
     if not benefit.cash:
@@ -305,7 +305,10 @@ def amount(check: Check, result: BenefitResult) -> Ref:
         return Ref("check.amount_waiver", (("amount", Money(period.cny_per_year)),))
     per = check.rules.texts.periods[benefit.period or "per_year"].get(check.lang)
     key = "check.amount_up_to" if period.is_maximum else "check.amount_fixed"
-    return Ref(key, (("amount", Money(period.cny_per_year)), ("period", per)))
+    shown = Ref(key, (("amount", Money(period.cny_per_year)), ("period", per)))
+    if with_note and period.note:  # e.g. "每学期1500元": on the detail's amount line, not among the reasons
+        return Ref("check.amount_with_note", (("amount", shown), ("note", period.note.get(check.lang))))
+    return shown
 
 
 def missing(check: Check, result: BenefitResult) -> str:
@@ -352,7 +355,7 @@ def detail_params(book: Book, state: State) -> dict[str, Any]:
         "now": _now_line(check, now),
         "verdict": Ref(verdicts[then.eligible], (("missing", missing(check, then)),)),
         "summary": benefit.summary.get(check.lang),
-        "amount": amount(check, then),
+        "amount": amount(check, then, with_note=True),
         "reasons": Items(reasons),
         "prepare": Items(tuple(getattr(benefit.prepare, check.lang))),
         "apply_at": benefit.apply_at.get(check.lang),

@@ -185,9 +185,7 @@ async def test_each_hr_chat_gets_each_reminder_once(db, fake):
     assert await send_reminders(db, bot, today=date(YEAR, 11, 21), now=now) == 0
     for chat in (GROUP_A, GROUP_B):
         texts = [m.text for m in fake.messages_to(chat)]
-        assert (
-            len(texts) == 2 and "2026 年《技能脱贫千校行动进展情况表》" in texts[0] and "再次提醒" in texts[1]
-        )
+        assert len(texts) == 2 and "2026年还要不要报" in texts[0] and "再次提醒" in texts[1]
     async with db.session() as session:
         assert await reminders_sent(session=session, reminder="progress-2026-11-20") == sorted(
             [f"tg:{GROUP_A}", f"tg:{GROUP_B}"]
@@ -200,8 +198,14 @@ def test_the_notes_sheet_explains_columns_in_words_not_internal_names(lang):
 
     sheet = notes_sheet(load_layout(), Translator(lang), 2026)
     text = "\n".join(str(cell) for row in sheet.rows for cell in row)
-    for internal in ("two_after", "current, previous", "household_status", "kind =", "status ="):
+    for internal in (
+        "two_after",
+        "liang_hou_sheng",
+        "current, previous",
+        "household_status",
+        "kind =",
+        "status =",
+    ):
         assert internal not in text, internal
-    assert (
-        "“两后生”：应届或往届" if lang == "zh_Hans" else "Two after (两后生): this year or earlier years"
-    ) in text
+    # The 两后生 column says its ages (the bot's reading of 适龄), not only "this year or earlier".
+    assert ("登记时15到30岁" if lang == "zh_Hans" else "15 to 30 when registered") in text

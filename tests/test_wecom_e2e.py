@@ -40,4 +40,4 @@ async def test_member_start_and_explainer_with_cards(fake, tmp_path):
         assert [label for _, label in topics[-1].buttons][-2:] == ["« 返回", "主菜单"]
         tuition, *_ = await member.press("tuition")
         assert fake.card_updates[0]["button"]["replace_name"] == "✓ 了解政策"
-        assert "1,700元" in tuition.text
+        assert "1700元" in tuition.text
