@@ -69,7 +69,7 @@ async def set_commands(bot: Bot) -> None:
 
 async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     """Open the stores, build the bot and dispatcher, register the commands."""
-    services = await open_services(settings)
+    services = await open_services(settings, telegram=True)
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     await set_commands(bot)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import access_effects, intake_effects
 from bot.effects import Effects
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from content.book import load_book
 from dialogs.areas import AreaIndex
 from dialogs.model import Book
@@ -15,7 +15,7 @@ from storage import migrate
 from storage.conversations import open_conversations
 from storage.crypto import Cipher
 from storage.db import Database
-from storage.repositories import areas
+from storage.repositories import areas, keys
 
 
 @dataclass
@@ -34,18 +34,22 @@ class Services:
         await self.database.dispose()
 
 
-async def open_services(settings: Settings) -> Services:
-    """Check the content, bring the database to the latest schema, open the stores."""
+async def open_services(settings: Settings, *, telegram: bool = False) -> Services:
+    """Check the content and DATA_KEY, bring the database to the latest schema, open the stores.
+
+    On Telegram (`telegram`) DATA_KEY must be set: the development key is for the console and tests.
+    """
     book = load_book()
+    cipher = Cipher.from_secret(settings.cipher_secrets(required=telegram))
     url = settings.db_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await migrate.upgrade_async(url)
     database = Database.from_url(url)
+    await _check_key(database, cipher)
     book = replace(book, context={**book.context, "areas": await _area_index(database)})
     conversations = open_conversations(url)
     await conversations.start()
-    cipher = Cipher.from_secret(settings.cipher_secrets())
     effects = _effects(settings, cipher)
     return Services(book=book, database=database, conversations=conversations, effects=effects, cipher=cipher)
 
@@ -56,6 +60,16 @@ def _effects(settings: Settings, cipher: Cipher) -> Effects:
     intake_effects.register(effects, cipher=cipher)
     access_effects.register(effects, cipher=cipher, bot_username=settings.bot_username)
     return effects
+
+
+async def _check_key(database: Database, cipher: Cipher) -> None:
+    """Refuse a DATA_KEY that did not seal the stored data (one line, before anything is stored)."""
+    async with database.session() as session:
+        try:
+            await keys.check_key(session=session, cipher=cipher)
+        except keys.KeyMismatch as exc:
+            await database.dispose()
+            raise SettingsError(f"setting DATA_KEY: {exc}") from None
 
 
 async def _area_index(database: Database) -> AreaIndex:
