@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 from content.errors import ContentError
 
@@ -33,11 +33,7 @@ def _settings() -> Settings:
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations at start-up are routine
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # a line per update at INFO
+    logs.configure(settings.log_level)  # no personal data in the logs at any level
     return settings
 
 
