@@ -323,12 +323,17 @@ def access_audit(
 def access_erase(
     person: Annotated[str | None, typer.Option(help="resident ID number of the person")] = None,
     household: Annotated[str | None, typer.Option(help="household number")] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="erase without asking (after showing what goes)")
+    ] = False,
 ) -> None:
-    """Erase a person's or a household's data everywhere (PIPL); leaves an audit entry."""
+    """Erase a person's or a household's data everywhere (PIPL): shows what goes, asks, counts; audited."""
     from bot.cli_access import erase as run
 
     settings = _settings()
-    raise typer.Exit(run(_db_url(settings), settings.cipher_secrets(), person=person, household=household))
+    raise typer.Exit(
+        run(_db_url(settings), settings.cipher_secrets(), person=person, household=household, yes=yes)
+    )
 
 
 @app.command("purge")

@@ -125,7 +125,7 @@ async def test_erasing_a_member_leaves_nothing_of_them_and_keeps_the_household(d
     await seed(db, cipher)
     needles = [SON, SON_RENAMED, SON_ID]
     assert await leftovers(db, cipher, needles)  # the scan does see them before
-    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID) == 0
+    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID, yes=True) == 0
     assert await leftovers(db, cipher, needles) == []
     async with db.session() as session:
         households = (await session.exec(select(Household).order_by(Household.id))).scalars().all()
@@ -144,7 +144,7 @@ async def test_erasing_a_member_leaves_nothing_of_them_and_keeps_the_household(d
 async def test_erasing_a_household_leaves_nothing_of_anyone_in_it(db, cipher, url):
     await seed(db, cipher)
     needles = [HEAD, HEAD_ID, PHONE, NEW_PHONE, NUMBER, SON, SON_RENAMED, SON_ID]
-    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], household=NUMBER) == 0
+    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], household=NUMBER, yes=True) == 0
     assert await leftovers(db, cipher, needles) == []
     assert await leftovers(db, cipher, [OTHER, OTHER_ID, OTHER_PHONE, OTHER_CHILD]) != []  # B is untouched
     (entry,) = await audit_entries(db)
@@ -191,7 +191,7 @@ async def test_a_namesake_in_another_village_is_left_alone(db, cipher):
 
 
 async def test_an_unknown_person_is_reported_and_audited(db, cipher, url):
-    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID) == 1
+    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID, yes=True) == 1
     (entry,) = await audit_entries(db)
     assert entry.detail == "nothing_found" and SON_ID not in str(entry.model_dump())
     assert await asyncio.to_thread(cli_access.erase, url, [SECRET]) == 2
