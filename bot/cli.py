@@ -193,7 +193,10 @@ def hr_remove(
 def _db_url(settings: Settings) -> str:
     """The database URL, with the SQLite data directory created."""
     if settings.db_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        from storage.files import private_database, private_dir
+
+        private_dir(settings.data_dir)
+        private_database(settings.db_url)
     return settings.db_url
 
 

@@ -202,8 +202,10 @@ def _print_invitation(invitation: Any, secret: str, bot_username: str | None, qr
     print(f"code\t{secret}\nlink\t{link}")
     if qr_path is not None:
         from bot.poster import qr_image
+        from storage.files import output_file
 
-        qr_image(link).save(qr_path, format="PNG")
+        with output_file(qr_path, "wb") as out:  # 0600: the code in it makes someone staff
+            qr_image(link).save(out, format="PNG")
         print(f"qr\t{qr_path}")
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from storage import migrate
 from storage.conversations import open_conversations
 from storage.crypto import Cipher
 from storage.db import Database
+from storage.files import private_database, private_dir
 from storage.repositories import areas, keys
 
 
@@ -43,7 +44,8 @@ async def open_services(settings: Settings, *, telegram: bool = False) -> Servic
     cipher = Cipher.from_secret(settings.cipher_secrets(required=telegram))
     url = settings.db_url
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        private_database(url)
     await migrate.upgrade_async(url)
     database = Database.from_url(url)
     await _check_key(database, cipher)
