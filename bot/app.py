@@ -14,6 +14,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -60,11 +61,17 @@ def build_dispatcher(services: Services) -> Dispatcher:
 
 
 async def set_commands(bot: Bot) -> None:
-    """Register the command menu in both languages."""
+    """Register the command menu in both languages; a server that refuses it only costs the menu."""
     for code, lang in COMMAND_LANGUAGES.items():
         translator = Translator(lang)
         commands = [BotCommand(command=c, description=translator.text(f"cmd.{c}")) for c in COMMANDS]
-        await bot.set_my_commands(commands, language_code=code or None)
+        try:
+            await bot.set_my_commands(commands, language_code=code or None)
+        except TelegramAPIError as error:  # some local or test Bot API servers lack setMyCommands
+            log.warning(
+                "the Bot API server refused setMyCommands (%s): going on without a command menu", error
+            )
+            return
 
 
 async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:

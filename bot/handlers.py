@@ -7,6 +7,7 @@ aiogram's router, decides what an input means.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -53,7 +54,7 @@ def build_router(services: Services) -> Router:
         if data["slot"] is None:
             return  # a group chat: only the HR commands above are for the bot
         state, replies = await _turn(services, input_from_message(message), data)
-        await _send(bot, message.chat.id, Translator(state.lang), replies)
+        await _after_commit(data, lambda: _send(bot, message.chat.id, Translator(state.lang), replies))
 
     @router.callback_query()
     async def on_press(query: CallbackQuery, bot: Bot, **data: Any) -> None:
@@ -68,8 +69,12 @@ def build_router(services: Services) -> Router:
             translator.text(notices[0].key, notices[0].params)[:CALLBACK_NOTICE_LIMIT] if notices else None
         )
         await query.answer(text=toast)
-        await _mark_pressed(query, bot, translator, accepted=not notices)
-        await _send(bot, query.from_user.id, translator, [r for r in replies if not r.notice])
+
+        async def reply() -> None:
+            await _mark_pressed(query, bot, translator, accepted=not notices)
+            await _send(bot, query.from_user.id, translator, [r for r in replies if not r.notice])
+
+        await _after_commit(data, reply)
 
     @router.errors()
     async def on_error(event: ErrorEvent, bot: Bot) -> None:
@@ -112,6 +117,15 @@ async def _turn(services: Services, user_input: Input, data: dict[str, Any]) -> 
         cipher=services.cipher,
         update_id=update.update_id if update is not None else None,
     )
+
+
+async def _after_commit(data: dict[str, Any], action: Callable[[], Awaitable[Any]]) -> None:
+    """Run `action` once the conversation row is committed (the middleware does), or now without one."""
+    pending = data.get("after_commit")
+    if pending is None:
+        await action()
+    else:
+        pending.append(action)
 
 
 async def _send(bot: Bot, chat_id: int, translator: Translator, replies: list[Reply]) -> None:

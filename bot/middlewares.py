@@ -1,4 +1,9 @@
-"""The per-update middleware: one DB session, the user's conversation row, their language."""
+"""The per-update middleware: one DB session, the user's conversation row, their language.
+
+Replies are sent only after the conversation row is committed (handlers put them in
+`data["after_commit"]`), in long polling as with the webhook: an update fetched again after a
+crash is then either not applied yet (and answered once, when it is) or skipped as applied.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +62,7 @@ class ConversationMiddleware(BaseMiddleware):
         if found is None:
             return await self._outside_dialogs(handler, event, data)
         key, sender = found
+        after_commit: list[Callable[[], Awaitable[Any]]] = []
         async with self.services.conversations.open(key) as slot:
             if already_applied(event.update_id, slot.last_update_id, slot.updated_at, time.time()):
                 return None  # Telegram delivered this update (or an earlier one) again
@@ -66,8 +72,12 @@ class ConversationMiddleware(BaseMiddleware):
                     session=session,
                     key=key,
                     default_lang=language_from_telegram(getattr(sender, "language_code", None)),
+                    after_commit=after_commit,
                 )
-                return await handler(event, data)
+                result = await handler(event, data)
+        for send in after_commit:  # the row is committed now
+            await send()
+        return result
 
     async def _outside_dialogs(
         self,

@@ -1,0 +1,61 @@
+"""Issue 10, point 10: replies after the commit in long polling; a refused setMyCommands only warns.
+
+(Two intakes of the same new person at once on PostgreSQL: tests/test_trust_takeover.py.)
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakebot import FakeBotAPI
+from tests.telegram_harness import polling_bot, say, settings_for
+
+USER = 8181
+
+
+@pytest.fixture
+async def fake():
+    async with FakeBotAPI() as server:
+        yield server
+
+
+def committed_update_id(database: Path, key: str) -> int | None:
+    """The last update id of a conversation as another connection sees it: committed only."""
+    with sqlite3.connect(database) as connection:
+        row = connection.execute("SELECT last_update_id FROM conversation WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+async def test_long_polling_answers_only_after_the_update_is_committed(fake, tmp_path: Path) -> None:
+    settings = settings_for(fake, tmp_path)
+    database = Path(settings.db_url.removeprefix("sqlite:///"))
+    seen: list[tuple[int | None, int]] = []  # (committed update id, update id being answered)
+    serve = fake._serve
+
+    async def watching(request: Any, name: str, handler: Any) -> Any:
+        if name == "sendMessage":
+            seen.append((committed_update_id(database, f"tg:{USER}"), fake.updates[-1]["update_id"]))
+        return await serve(request, name, handler)
+
+    fake._serve = watching
+    async with polling_bot(settings):
+        await say(fake, USER, "/start", expect=2)
+        await say(fake, USER, "/help", expect=2)
+    assert len(seen) == 4
+    assert all(committed == answering for committed, answering in seen), seen
+
+
+async def test_a_server_refusing_set_my_commands_only_costs_the_menu(
+    fake, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.fail_next("setMyCommands", status=404, description="Not Found", times=2)
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        async with polling_bot(settings_for(fake, tmp_path)):
+            welcome, _ = await say(fake, USER, "/start", expect=2)
+    assert welcome.text
+    assert any("setMyCommands" in record.getMessage() for record in caplog.records)
