@@ -364,6 +364,38 @@ def keys_rotate() -> None:
 
 # ---------------------------------------------------------------- county HR: exports, reports, demo data
 
+reconcile_app = typer.Typer(
+    help="Held entries: a household's entry that matched a family someone else entered."
+)
+app.add_typer(reconcile_app, name="reconcile")
+
+
+@reconcile_app.command("list")
+def reconcile_list(
+    county: Annotated[str | None, typer.Option(help="only links with a side in this county")] = None,
+) -> None:
+    """Each held entry beside the household it matched, numbers masked."""
+    from bot.cli_reconcile import reconcile_list as run
+
+    settings = _settings()
+    raise typer.Exit(run(_db_url(settings), settings.cipher_secrets(), county=county))
+
+
+@reconcile_app.command("decide")
+def reconcile_decide(
+    link: Annotated[int, typer.Argument(help="the link number `reconcile list` shows")],
+    keep_stored: Annotated[bool, typer.Option("--keep-stored", help="delete the held entry")] = False,
+    keep_both: Annotated[bool, typer.Option("--keep-both", help="two families: keep both")] = False,
+) -> None:
+    """Decide one held entry (audited): --keep-stored or --keep-both."""
+    from bot.cli_reconcile import reconcile_decide as run
+
+    if keep_stored == keep_both:
+        raise _fail(SettingsError("give exactly one of --keep-stored or --keep-both"))
+    settings = _settings()
+    raise typer.Exit(run(_db_url(settings), link, "keep_stored" if keep_stored else "keep_both"))
+
+
 report_app = typer.Typer(help="Reports county HR offices send on.")
 app.add_typer(report_app, name="report")
 demo_app = typer.Typer(help="Synthetic data for demonstrations and benchmarks.")
