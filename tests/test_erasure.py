@@ -273,3 +273,15 @@ async def test_forget_by_a_worker_only_clears_drafts_and_says_so(fake, tmp_path,
         staff, _ = await press(fake, WORKER, "confirm", expect=2)
         assert "没有填完的内容已经清除" in staff.text
     assert await households(settings) == [HEAD]
+
+
+async def test_forget_of_an_entry_held_beside_a_work_teams_family_keeps_the_family(fake, tmp_path):
+    settings = settings_for(fake, tmp_path)
+    await submit_own(settings, WORKER, "worker")  # the work team's record of the family
+    await submit_own(settings, SELF, "household")  # a chat that knows their numbers: held beside it
+    async with polling_bot(settings):
+        await say(fake, SELF, "/start", expect=2)
+        await say(fake, SELF, "/forget")
+        done, work_team, _ = await press(fake, SELF, "confirm", expect=3)
+        assert "已经删除" in done.text and "县人社局" in work_team.text
+    assert await households(settings) == [HEAD]  # the work team's record stays
