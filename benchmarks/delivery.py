@@ -238,8 +238,8 @@ async def deliver_all(
     database: Any, chats: dict[str, int], expected: dict[str, list[int]], records: int
 ) -> dict:
     """Drain the outbox through the fake Bot API, with Telegram's limits enforced; the figures."""
-    from bot.delivery.config import DeliveryConfig
-    from bot.delivery.worker import Worker
+    from bot.features.delivery.config import DeliveryConfig
+    from bot.features.delivery.worker import Worker
     from tests.fakebot import FakeBotAPI, RateLimits
 
     async with FakeBotAPI(rate_limits=RateLimits(overall=(30, 1.0), per_group=(20, 60.0))) as fake:

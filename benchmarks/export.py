@@ -12,8 +12,9 @@ A row source is a function `(rows) -> Iterator[tuple]` yielding rows in `export_
 to `row_source` (for example a database query) and select it with --source.
 
 `--source db` measures the real export path instead of the writers alone: it first seeds `--rows` records
-into a temporary SQLite database (bot.demo_data through storage.bulk_seed; `--db FILE` keeps the file and
-reuses it when it already holds that many), then times `outreach export`'s function (storage.hr_export:
+into a temporary SQLite database (bot.features.demo.data through storage.bulk_seed; `--db FILE`
+keeps the file and reuses it when it already holds that many), then times `outreach export`'s function
+(storage.hr_export:
 the query on the stdlib driver, labels and place names from SQL, masks precomputed; a large CSV in one
 process per CPU) for xlsx and csv, and openpyxl fed by the same query. Rates include the query.
 """
@@ -108,7 +109,7 @@ DB_COUNTY = "410225"  # 兰考县: its sample villages are shipped with the bot
 
 def db_job(fmt: str, out: Path) -> ExportJob:
     """The export job of the seeded county, as `outreach export --county 410225` builds it."""
-    from bot.hr.tables import export_job, export_query
+    from bot.features.hr.tables import export_job, export_query
     from content.i18n import Translator
 
     translator = Translator("zh_Hans")
@@ -140,7 +141,7 @@ def seed_db(path: Path, records: int) -> float:
     import sqlite3
     from datetime import UTC
 
-    from bot.demo_data import households
+    from bot.features.demo.data import households
     from content.demo import load_pools
     from storage import migrate
     from storage.bulk_seed import bulk_seed_sqlite

@@ -1,6 +1,7 @@
 """Peak resident memory of the bot process with 10,000 and with 100,000 dialogs open.
 
-Each size runs in a fresh process: the whole bot (bot.app.build_dispatcher on its services, a
+Each size runs in a fresh process: the whole bot (bot.channels.telegram.app.build_dispatcher on its
+services, a
 new SQLite database or PostgreSQL schema) is fed, as in benchmarks/throughput.py, every user's
 first steps ("/start" and "explain" by default), which leaves each user's dialog open mid-flow
 and its state stored. The users' side keeps only the users in flight (100), so what grows is
@@ -49,7 +50,7 @@ async def open_dialogs(args: argparse.Namespace) -> dict[str, Any]:
     script = parse_script(args.script)
     async with database(args.backend, args.postgres_url) as url, full_stack(url) as stack:
         gc.collect()
-        gc.freeze()  # as bot.app does once started
+        gc.freeze()  # as bot.channels.telegram.app does once started
         started_mb = current_rss_mb()
         users: Iterator[int] = iter(range(FIRST_USER_ID, FIRST_USER_ID + args.child))
         clock = time.perf_counter()

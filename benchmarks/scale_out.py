@@ -56,8 +56,8 @@ STOP_TIMEOUT_S = 30.0
 WARMUP_USERS = 200
 WORKERS_MAIN = """
 import logging, sys
-from bot.settings import load_settings
-from bot.workers import serve_webhook_workers
+from bot.core.settings import load_settings
+from bot.channels.telegram.workers import serve_webhook_workers
 logging.basicConfig(level="WARNING")
 sys.exit(serve_webhook_workers(load_settings(), int(sys.argv[1])))
 """

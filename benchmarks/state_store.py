@@ -52,7 +52,7 @@ def dialog_state(serial: int) -> str:
             "phone_consent": True,
         },
         "history": ["welcome", "ask_age", "ask_county", "ask_hukou", "show_policy"],
-        "pending_clause": "四(一)",
+        "pending_clause": "四（一）",
         "seq": serial,
         "updated": 1_764_000_000 + serial,
     }

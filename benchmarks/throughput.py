@@ -224,7 +224,7 @@ def new_stack(name: str, dispatcher: Dispatcher) -> Stack:
 
 
 def hold_response_types(dispatcher: Dispatcher) -> None:
-    """Keep aiogram's Response[T] classes alive, as bot.app does, so the floor gets the same help."""
+    """Keep aiogram's Response[T] classes alive, as the Telegram app does, so the floor gets the same help."""
     from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
     from aiogram.methods.base import Response
 
@@ -328,10 +328,10 @@ async def database(backend: str, postgres_url: str) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def full_stack(url: str) -> AsyncIterator[Stack]:
-    """The whole bot: bot.app.build_dispatcher on its services, state saved at every update."""
-    from bot.app import build_dispatcher
-    from bot.services import open_services
-    from bot.settings import load_settings
+    """The whole bot: the Telegram app's build_dispatcher on its services, state saved at every update."""
+    from bot.channels.telegram.app import build_dispatcher
+    from bot.core.services import open_services
+    from bot.core.settings import load_settings
 
     data_dir = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite") else Path(".")
     settings = load_settings(bot_token=TOKEN, database_url=url, data_dir=data_dir)
@@ -393,7 +393,7 @@ async def measure(stack: Stack, args: argparse.Namespace, run: int, script_text:
     base = FIRST_USER_ID + run * 10 * (args.users + LATENCY_USERS + WARMUP_USERS)
     await run_rounds(stack, range(base, base + WARMUP_USERS), script, args.concurrency)
     gc.collect()
-    gc.freeze()  # as bot.app does once started: the long-lived heap is not walked again
+    gc.freeze()  # as bot.channels.telegram.app does once started: the long-lived heap is not walked again
     try:
         base += WARMUP_USERS
         cpu = time.process_time()

@@ -168,7 +168,7 @@ class Source(_Model):
     clause: str | None = None
 
     def cite(self) -> str:
-        """E.g. '豫人社〔2017〕57号 四(一)'."""
+        """E.g. '豫人社〔2017〕57号 四（一）'."""
         return f"{self.document} {self.clause}" if self.clause else self.document
 
 

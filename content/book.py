@@ -36,7 +36,7 @@ STEP_FIELDS = {
     "keep_going",
     "final",
 }
-CHOICE_FIELDS = {"id", "label", "goto", "value", "action", "apply", "edit"}
+CHOICE_FIELDS = {"id", "label", "goto", "value", "action", "apply", "edit", "emit"}
 # Actions the engine knows; any other name is sent to the channel as an event.
 ACTIONS = {"language", "help", "not_ready"}
 # The notice's own date: amounts in the explainer are the amounts the notice states.
@@ -58,9 +58,11 @@ def load_book(content_dir: Path = CONTENT_DIR) -> Book:
         if data.get("deep_link"):
             deep_links[str(data["deep_link"])] = flow.id
     from content.benefits import load_rules
+    from content.i18n import label_text
 
-    # Hooks are pure and read what they need from the book's context, never from files.
-    context = {"rules": load_rules()}
+    # Hooks are pure and read what they need from the book's context, never from files;
+    # "label" turns a button into its words, so that typing a button's label presses it.
+    context = {"rules": load_rules(), "label": label_text}
     book = Book(
         flows=flows,
         clauses=clauses,
@@ -161,6 +163,7 @@ def _load_choice(path: Path, where: str, index: int, raw: dict[str, Any]) -> Cho
         action=raw.get("action"),
         apply=raw.get("apply"),
         edit=bool(raw.get("edit", False)),
+        emit=raw.get("emit"),
     )
 
 
@@ -197,6 +200,8 @@ def _check_id(path: Path, where: str, field: str, value: str) -> None:
 
 def _check_links(book: Book, content_dir: Path) -> None:
     """Every goto, next, clause, validator and hook named by a flow exists."""
+    import content.selfcheck  # noqa: F401  (registers the self-check hooks; it needs the rules, so not at import)
+
     known = hooks.known()
     for flow in book.flows.values():
         path = content_dir / "flows" / f"{flow.id}.yaml"

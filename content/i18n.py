@@ -37,6 +37,7 @@ class Rendered:
     buttons: tuple[tuple[str, str], ...]
     token: int | None
     notice: bool
+    typed: bool = False  # the question takes a typed answer (numbers are text there, not buttons)
 
 
 def catalog_files(lang: str, locales_dir: Path = LOCALES_DIR) -> list[Path]:
@@ -130,7 +131,18 @@ class Translator:
             sources = self.text("core.list_separator").join(reply.cite)
             text = f"{text}\n\n{self.text('core.source', {'sources': sources})}"
         buttons = tuple((option.id, self.label(option)) for option in reply.options)
-        return Rendered(text=text, buttons=buttons, token=reply.token, notice=reply.notice)
+        return Rendered(text=text, buttons=buttons, token=reply.token, notice=reply.notice, typed=reply.typed)
+
+
+@cache
+def translator(lang: str) -> Translator:
+    """The translator of a language, made once."""
+    return Translator(lang)
+
+
+def label_text(lang: str, option: Option) -> str:
+    """A button's label in a language (the engine matches typed words against it)."""
+    return translator(lang).label(option)
 
 
 @cache

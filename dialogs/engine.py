@@ -5,7 +5,7 @@ inputs and renders the replies it returns; the state it returns is saved by the 
 
     input ──► command? ──► /start /menu /help /cancel /language, or a flow's command
         │
-        ├──► open question (language / resume)? ──► answer it
+        ├──► open question (language / resume / cancel)? ──► answer it
         │
         └──► current step ──► button: navigation (back, menu, clause, pages) or a choice
                          └──► text: validate, store, move on — or explain and ask again
@@ -14,6 +14,7 @@ inputs and renders the replies it returns; the state it returns is saved by the 
 from __future__ import annotations
 
 import copy
+import unicodedata
 from typing import Any, NamedTuple
 
 from dialogs import hooks, validators
@@ -23,9 +24,10 @@ PAGE_SIZE = 10  # one screen of buttons on a small phone; longer lists (villages
 MAX_TEXT_LENGTH = 1000
 
 BACK, MENU, CLAUSE, MORE, PREV = "back", "menu", "clause", "more", "prev"
-CONTINUE, RESTART = "continue", "restart"
+CONTINUE, RESTART, DISCARD = "continue", "restart", "discard"
 LANGUAGE_PREFIX = "lang_"
-NAVIGATION_IDS = frozenset({BACK, MENU, CLAUSE, MORE, PREV, CONTINUE, RESTART})
+NAVIGATION_IDS = frozenset({BACK, MENU, CLAUSE, MORE, PREV, CONTINUE, RESTART, DISCARD})
+DRAFT_FIELDS = ("step", "answers", "history", "page", "return_to")  # what a stepped-out flow keeps
 END = "@end"
 FLOW_PREFIX = ">"
 
@@ -48,9 +50,11 @@ def advance(book: Book, state: State, user_input: Input) -> Turn:
     if user_input.kind == "command":
         _command(book, state, user_input, out)
     elif state.mode == "language":
-        _language_answer(book, state, user_input, out)
+        _language_answer(book, state, _pressed(book, state, user_input), out)
     elif state.mode == "resume":
-        _resume_answer(book, state, user_input, out)
+        _resume_answer(book, state, _pressed(book, state, user_input), out)
+    elif state.mode == "cancel":
+        _cancel_answer(book, state, _pressed(book, state, user_input), out)
     elif state.flow is None or state.flow not in book.flows:
         _welcome(book, state, out)
     else:
@@ -90,7 +94,7 @@ def _command(book: Book, state: State, user_input: Input, out: list[Output]) -> 
     elif name in book.commands:
         # A command's argument ("/invite worker 410225101201 7d") is the flow's first answer.
         given = {"arg": user_input.arg} if user_input.arg else {}
-        _enter_flow(book, state, book.commands[name], out, answers=given)
+        _open_flow(book, state, book.commands[name], out, answers=given)
     else:
         out.append(Reply("core.unknown_command", notice=True))
         _ask_or_menu(book, state, out)
@@ -101,15 +105,19 @@ def _start(book: Book, state: State, payload: str, out: list[Output]) -> None:
     if payload:
         state.data["start_payload"] = payload[:64]
         out.append(Event("deep_link", (("payload", payload[:64]),)))
-    flow = book.flows.get(state.flow or "")
-    step = flow.steps.get(state.step or "") if flow is not None else None
-    if flow is not None and flow.resumable and step is not None and step.id != flow.start and not step.final:
-        state.mode = "resume"
-        state.seq += 1
-        out.append(resume_question(state))
+    if _unfinished(book, state):
+        _offer_resume(state, out)
+        return
+    target = _deep_link_flow(book, payload)
+    # A plain /start, or a link into a flow with a kept draft, offers the draft back.
+    waiting = target if target in state.drafts else None if payload else next(iter(state.drafts), None)
+    if waiting is not None and waiting in book.flows:
+        _stash(book, state)
+        _restore(state, waiting)
+        _offer_resume(state, out)
         return
     out.append(Reply("core.welcome"))
-    _enter_flow(book, state, _deep_link_flow(book, payload) or book.menu, out)
+    _enter_flow(book, state, target or book.menu, out)
 
 
 def _deep_link_flow(book: Book, payload: str) -> str | None:
@@ -121,12 +129,38 @@ def _deep_link_flow(book: Book, payload: str) -> str | None:
 
 
 def _cancel(book: Book, state: State, out: list[Output]) -> None:
-    """Leave the current flow and go back to the menu."""
+    """Leave the current flow and go back to the menu; an unfinished draft is only dropped when confirmed."""
+    if _unfinished(book, state):
+        _ask_cancel(state, out)
+        return
     left = state.flow not in (None, book.menu)
     if left:
         out.append(Event("flow_cancelled", (("flow", state.flow),)))
     out.append(Reply("core.cancelled") if left else Reply("core.nothing_to_cancel"))
-    _enter_flow(book, state, book.menu, out)
+    _enter_flow(book, state, book.menu, out, keep=False)
+
+
+def _ask_cancel(state: State, out: list[Output]) -> None:
+    """Ask whether the answers given so far really go."""
+    state.mode = "cancel"
+    state.seq += 1
+    options = (Option(DISCARD, "core.discard"), Option(CONTINUE, "core.keep_going"))
+    out.append(Reply("core.cancel_ask", options=options, token=state.seq))
+
+
+def _cancel_answer(book: Book, state: State, user_input: Input, out: list[Output]) -> None:
+    """Drop the unfinished answers, or go on where the user was."""
+    if not _answers(state, user_input, (DISCARD, CONTINUE)):
+        out.append(Reply("core.use_buttons", notice=True))
+        _ask_cancel(state, out)
+        return
+    state.mode = None
+    if user_input.value == CONTINUE:
+        _ask(book, state, out)
+        return
+    out.append(Event("flow_cancelled", (("flow", state.flow),)))
+    out.append(Reply("core.cancelled"))
+    _enter_flow(book, state, book.menu, out, keep=False)
 
 
 def _welcome(book: Book, state: State, out: list[Output]) -> None:
@@ -160,6 +194,13 @@ def _language_answer(book: Book, state: State, user_input: Input, out: list[Outp
     _ask_or_menu(book, state, out)
 
 
+def _offer_resume(state: State, out: list[Output]) -> None:
+    """Ask "continue / start over" about the flow now in the state."""
+    state.mode = "resume"
+    state.seq += 1
+    out.append(resume_question(state))
+
+
 def resume_question(state: State) -> Reply:
     """The "continue / start over" question for an unfinished flow."""
     options = (Option(CONTINUE, "core.continue"), Option(RESTART, "core.restart"))
@@ -168,25 +209,71 @@ def resume_question(state: State) -> Reply:
 
 def _resume_answer(book: Book, state: State, user_input: Input, out: list[Output]) -> None:
     """Continue the unfinished flow or start it over."""
-    if (
-        user_input.kind != "choice"
-        or not _fresh(state, user_input)
-        or user_input.value
-        not in (
-            CONTINUE,
-            RESTART,
-        )
-    ):
+    if not _answers(state, user_input, (CONTINUE, RESTART)):
         out.append(Reply("core.use_buttons", notice=True))
-        state.seq += 1
-        out.append(resume_question(state))
+        _offer_resume(state, out)
         return
     state.mode = None
     if user_input.value == CONTINUE:
         _ask(book, state, out)
     else:
         out.append(Event("flow_restarted", (("flow", state.flow),)))
-        _enter_flow(book, state, state.flow or book.menu, out)
+        _enter_flow(book, state, state.flow or book.menu, out, keep=False)
+
+
+def offer_draft(book: Book, state: State, flow_id: str) -> Reply | None:
+    """Bring a stepped-out draft of `flow_id` back and ask "continue / start over" (for reminders)."""
+    if state.flow != flow_id or not _unfinished(book, state):
+        if flow_id not in state.drafts or flow_id not in book.flows:
+            return None
+        _stash(book, state)
+        _restore(state, flow_id)
+    out: list[Output] = []
+    _offer_resume(state, out)
+    return out[0] if isinstance(out[0], Reply) else None
+
+
+# ---------------------------------------------------------------- drafts of resumable flows
+
+
+def _unfinished(book: Book, state: State) -> bool:
+    """True when the current flow is resumable and holds answers that are not yet complete."""
+    flow = book.flows.get(state.flow or "")
+    step = flow.steps.get(state.step or "") if flow is not None else None
+    if flow is None or not flow.resumable or (step is not None and step.final):
+        return False
+    return state.step != flow.start or bool(state.answers) or bool(state.history)
+
+
+def _stash(book: Book, state: State) -> None:
+    """Keep the current flow's unfinished answers aside before another flow takes the screen."""
+    if _unfinished(book, state) and state.flow is not None:
+        state.drafts[state.flow] = {name: copy.deepcopy(getattr(state, name)) for name in DRAFT_FIELDS}
+
+
+def _restore(state: State, flow_id: str) -> None:
+    """Put a kept draft back as the current flow."""
+    draft = state.drafts.pop(flow_id)
+    state.flow, state.mode = flow_id, None
+    state.step = draft.get("step")
+    state.answers = dict(draft.get("answers") or {})
+    state.history = list(draft.get("history") or [])
+    state.page = int(draft.get("page") or 0)
+    state.return_to = draft.get("return_to")
+
+
+def _open_flow(
+    book: Book, state: State, flow_id: str, out: list[Output], *, answers: dict[str, Any] | None = None
+) -> None:
+    """Enter a flow the user asked for: a kept draft of it is offered back first."""
+    if flow_id == state.flow and _unfinished(book, state):
+        _offer_resume(state, out)
+    elif flow_id in state.drafts and not answers:
+        _stash(book, state)
+        _restore(state, flow_id)
+        _offer_resume(state, out)
+    else:
+        _enter_flow(book, state, flow_id, out, answers=answers)
 
 
 # ---------------------------------------------------------------- answers to a step
@@ -204,7 +291,12 @@ def _answer(book: Book, state: State, user_input: Input, out: list[Output]) -> N
     elif user_input.kind == "choice":
         _press(book, state, step, user_input, out)
     else:
-        _typed(book, state, step, user_input.value, out)
+        options = _options(book, state, book.flows[state.flow or book.menu], step)
+        pressed = _typed_label(book, state, user_input.value, options)
+        if pressed is not None:
+            _press(book, state, step, pressed, out)
+        else:
+            _typed(book, state, step, user_input.value, out)
 
 
 def _press(book: Book, state: State, step: Step, user_input: Input, out: list[Output]) -> None:
@@ -226,6 +318,8 @@ def _press(book: Book, state: State, step: Step, user_input: Input, out: list[Ou
     else:
         if step.save_as:
             state.answers[step.save_as] = choice.value if choice.value is not None else choice.id
+        if choice.emit:
+            out.append(Event(choice.emit, (("flow", state.flow), ("answers", copy.deepcopy(state.answers)))))
         if choice.edit:
             state.return_to = step.id
         _answered(book, state, step, choice.apply)
@@ -250,12 +344,15 @@ def _typed(book: Book, state: State, step: Step, text: str, out: list[Output]) -
         out.append(Reply("core.use_buttons", notice=True))
         _ask(book, state, out)
         return
-    context = {**book.context, "today": state.data.get("today"), "data": state.data}
+    context = {**book.context, "today": state.data.get("today"), "data": state.data, "save_as": step.save_as}
     result = validators.run(step.validate, text, state.answers, context)
+    state.data.update(result.remember)
     if not result.ok:
         out.append(Reply(result.error, tuple(result.params.items()), notice=True))
         _ask(book, state, out)
         return
+    if result.note:
+        out.append(Reply(result.note, tuple(result.params.items()), notice=True))
     if step.save_as:
         state.answers[step.save_as] = result.value
     _answered(book, state, step, None)
@@ -271,10 +368,13 @@ def _answered(book: Book, state: State, step: Step, choice_apply: str | None) ->
 
 def _navigate(book: Book, state: State, step: Step, nav: str, out: list[Output]) -> None:
     """Back, menu, original clause, next or previous page."""
-    if nav == BACK:
+    if nav == BACK and not step.final:
         _back(book, state, out)
     elif nav == MENU:
         _enter_flow(book, state, book.menu, out)
+    elif nav in (BACK, CONTINUE, RESTART, DISCARD):  # not offered here (a finished flow has no way back)
+        out.append(Reply("core.stale_button", notice=True))
+        _ask(book, state, out)
     elif nav == CLAUSE:
         out.extend(_clause_replies(book, state, step))
         _ask(book, state, out)
@@ -325,9 +425,9 @@ def _go(
     if target is None or target == END:
         flow_id = state.flow
         out.append(Event("flow_finished", (("flow", flow_id), ("answers", dict(state.answers)))))
-        _enter_flow(book, state, book.menu, out)
+        _enter_flow(book, state, book.menu, out, keep=False)
     elif target.startswith(FLOW_PREFIX):
-        _enter_flow(book, state, target[len(FLOW_PREFIX) :], out)
+        _open_flow(book, state, target[len(FLOW_PREFIX) :], out)
     else:
         state.history.append(state.step or "")
         state.step = target
@@ -336,9 +436,22 @@ def _go(
 
 
 def _enter_flow(
-    book: Book, state: State, flow_id: str, out: list[Output], *, answers: dict[str, Any] | None = None
+    book: Book,
+    state: State,
+    flow_id: str,
+    out: list[Output],
+    *,
+    answers: dict[str, Any] | None = None,
+    keep: bool = True,
 ) -> None:
-    """Start a flow from its first step, with fresh answers (or the ones given)."""
+    """Start a flow from its first step, with fresh answers (or the ones given).
+
+    The flow being left is kept as a draft when it is unfinished (`keep`: not when it was just
+    completed, discarded or started over); a draft of the flow entered is replaced.
+    """
+    if keep:
+        _stash(book, state)
+    state.drafts.pop(flow_id, None)
     flow = book.flows[flow_id]
     state.flow, state.step = flow.id, flow.start
     state.history, state.page, state.mode, state.return_to = [], 0, None, None
@@ -390,6 +503,7 @@ def _question(book: Book, state: State, flow: Flow, step: Step) -> Reply:
         options=_options(book, state, flow, step),
         token=state.seq,
         cite=_citations(book, step),
+        typed=step.input == "text" or (step.input != "choice" and validators.numeric(step.validate)),
     )
 
 
@@ -405,8 +519,9 @@ def _options(book: Book, state: State, flow: Flow, step: Step) -> tuple[Option, 
         shown.append(Option(MORE, "core.next_page"))
     if any(book.clauses.get(c) and book.clauses[c].text for c in step.cite):
         shown.append(Option(CLAUSE, "core.show_clause"))
-    if flow.id != book.menu:
+    if flow.id != book.menu and not step.final:
         shown.append(Option(BACK, "core.back"))
+    if flow.id != book.menu:
         shown.append(Option(MENU, "core.menu"))
     return tuple(shown)
 
@@ -428,6 +543,39 @@ def _clause_replies(book: Book, state: State, step: Step) -> list[Output]:
 
 
 # ---------------------------------------------------------------- small helpers
+
+
+def _words(text: str) -> str:
+    """Text compared with a button's label: full-width forms folded, no spaces or arrows, lower case."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if not ch.isspace() and ch not in "«»")
+
+
+def _typed_label(book: Book, state: State, text: str, options: tuple[Option, ...]) -> Input | None:
+    """A typed text that is exactly one button's label, as a press of that button; else None."""
+    label = book.context.get("label")
+    typed = _words(text)
+    if not callable(label) or not typed:
+        return None
+    matches = [option.id for option in options if _words(label(state.lang, option)) == typed]
+    return Input.choice(matches[0]) if len(matches) == 1 else None
+
+
+def _pressed(book: Book, state: State, user_input: Input) -> Input:
+    """An input to an open question (language, resume, cancel): typed labels press their button."""
+    if user_input.kind != "text":
+        return user_input
+    options = {
+        "language": tuple(Option(LANGUAGE_PREFIX + lang, f"lang.{lang}") for lang in LANGUAGES),
+        "resume": resume_question(state).options,
+        "cancel": (Option(DISCARD, "core.discard"), Option(CONTINUE, "core.keep_going")),
+    }.get(state.mode or "", ())
+    return _typed_label(book, state, user_input.value, options) or user_input
+
+
+def _answers(state: State, user_input: Input, allowed: tuple[str, ...]) -> bool:
+    """True when a button press answers the open question with one of its buttons."""
+    return user_input.kind == "choice" and _fresh(state, user_input) and user_input.value in allowed
 
 
 def _fresh(state: State, user_input: Input) -> bool:

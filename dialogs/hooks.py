@@ -22,9 +22,9 @@ _COMPUTE: dict[str, Compute] = {}
 _PREDICATES: dict[str, Predicate] = {}
 _LISTERS: dict[str, Lister] = {}
 _TRANSFORMS: dict[str, Transform] = {}
-# Modules of flows that bring hooks of their own; imported on first use, not at import time.
+# Modules of flows that bring hooks of their own; imported on first use, not at import time. Hooks that
+# live above the engine (content.selfcheck) register themselves when content/book.py loads the flows.
 HOOK_MODULES: tuple[str, ...] = (
-    "dialogs.selfcheck",
     "dialogs.areas",
     "dialogs.intake",
     "dialogs.intake_members",
@@ -100,3 +100,9 @@ def already_answered(book: Book, state: State) -> bool:
     flow = book.flows[state.flow or book.menu]
     step = flow.steps.get(state.step or "")
     return bool(step and step.save_as and step.save_as in state.answers)
+
+
+@transforms("drop_drafts")
+def drop_drafts(book: Book, state: State) -> None:
+    """Forget every unfinished flow kept aside (the user asked for their data to be erased)."""
+    state.drafts.clear()

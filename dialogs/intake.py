@@ -138,7 +138,7 @@ def person_name(text: str, answers: Mapping[str, Any], context: Mapping[str, Any
     return ok(name)
 
 
-@validator("cn_mobile")
+@validator("cn_mobile", numeric=True)
 def cn_mobile(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """A Chinese mobile number, stored as its 11 digits."""
     try:
@@ -152,7 +152,7 @@ def cn_mobile(text: str, answers: Mapping[str, Any], context: Mapping[str, Any])
     return ok(str(number.national_number))
 
 
-@validator("household_number")
+@validator("household_number", numeric=True)
 def household_number(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """A household number (户编号): 4 to 32 digits or capital letters, with at least one digit."""
     number = clean_number(text)
@@ -170,7 +170,7 @@ def trade_text(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]
     return ok(OTHER_TRADE + trade)
 
 
-@validator("resident_id")
+@validator("resident_id", numeric=True)
 def resident_id(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """An 18-character resident ID: checksum, birth date, and no contradiction with the typed facts."""
     number = clean_number(text)
@@ -206,7 +206,7 @@ def _id_duplicate(number: str, answers: Mapping[str, Any]) -> Validated | None:
     return None
 
 
-@validator("age")
+@validator("age", numeric=True)
 def age(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """An age in full years, 0 to 120 ("16", "16岁"), consistent with the member's ID number."""
     match = AGE_PATTERN.fullmatch(unicodedata.normalize("NFKC", text).strip())

@@ -64,6 +64,7 @@ class Choice:
     goto: str | None = None  # step id in the same flow, "flow_id" + ":" + step id, or "@end"
     value: Any = None  # stored under the step's `save_as` when chosen
     action: str | None = None  # "language", "help", or an event name; the step stays open
+    emit: str | None = None  # an event sent (with the answers) when the button is pressed
     apply: str | None = None  # name of a transform in dialogs.hooks run when chosen
     edit: bool = False  # an "edit this answer" button: come back to this step afterwards
     params: tuple[tuple[str, Any], ...] = ()  # parameters of the label (dynamic choices)
@@ -80,7 +81,7 @@ class Step:
     save_as: str | None = None
     validate: str | None = None  # name of a validator in dialogs.validators
     next: str | None = None  # where a typed answer (or a choice without goto) leads
-    cite: tuple[str, ...] = ()  # clause ids, e.g. "四(一)"
+    cite: tuple[str, ...] = ()  # clause ids, e.g. "四（一）"
     params: dict[str, Any] = field(default_factory=dict)
     help: str | None = None  # message key for /help at this step
     compute: str | None = None  # name of a hook in dialogs.hooks that adds params
@@ -167,8 +168,9 @@ class Reply:
     params: tuple[tuple[str, Any], ...] = ()
     options: tuple[Option, ...] = ()
     token: int | None = None  # buttons must carry it back; None when there are no buttons
-    cite: tuple[str, ...] = ()  # full citations, e.g. "豫人社〔2017〕57号 四(一)"
+    cite: tuple[str, ...] = ()  # full citations, e.g. "豫人社〔2017〕57号 四（一）"
     notice: bool = False  # a short remark a channel may show as a pop-up
+    typed: bool = False  # the answer is typed (a name, an age): a console reads numbers as text, not buttons
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -197,9 +199,12 @@ class State:
     history: list[str] = field(default_factory=list)
     seq: int = 0
     page: int = 0
-    mode: str | None = None  # "language" or "resume" while that question is open
+    mode: str | None = None  # "language", "resume" or "cancel" while that question is open
     return_to: str | None = None  # the review step to come back to after an edit
     data: dict[str, Any] = field(default_factory=dict)  # longer-lived facts (village from a deep link)
+    # Unfinished resumable flows the user stepped out of (menu, another command): flow id -> the
+    # `Draft` fields as a dict. Stepping back in offers "continue / start over"; nothing is lost by a tap.
+    drafts: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))

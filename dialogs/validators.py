@@ -17,21 +17,31 @@ class Validated:
     error: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     goto: str | None = None  # where the answer leads, when the validator decides (e.g. a search hit)
+    note: str = ""  # a message key shown before moving on with a valid answer ("taken: 周场村(堌阳镇)")
+    remember: dict[str, Any] = field(default_factory=dict)  # kept in state.data, valid or not (search hits)
 
 
 Validator = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Validated]
 
 _REGISTRY: dict[str, Validator] = {}
+_NUMERIC: set[str] = set()  # validators of answers written in digits (age, phone, ID number)
 
 
-def validator(name: str) -> Callable[[Validator], Validator]:
-    """Register a validator under the name flows use in `validate:`."""
+def validator(name: str, *, numeric: bool = False) -> Callable[[Validator], Validator]:
+    """Register a validator under the name flows use in `validate:`; `numeric` when answers are digits."""
 
     def register(func: Validator) -> Validator:
         _REGISTRY[name] = func
+        if numeric:
+            _NUMERIC.add(name)
         return func
 
     return register
+
+
+def numeric(name: str | None) -> bool:
+    """True when the named validator reads numbers, so that a typed number is its answer, not a button."""
+    return name in _NUMERIC
 
 
 def names() -> frozenset[str]:
@@ -44,14 +54,21 @@ def run(name: str | None, text: str, answers: Mapping[str, Any], context: Mappin
     return _REGISTRY[name or "text"](text, answers, context)
 
 
-def ok(value: Any, goto: str | None = None) -> Validated:
-    """A valid answer (optionally leading somewhere other than the step's `next`)."""
-    return Validated(True, value, goto=goto)
+def ok(
+    value: Any,
+    goto: str | None = None,
+    *,
+    note: str = "",
+    remember: dict[str, Any] | None = None,
+    **params: Any,
+) -> Validated:
+    """A valid answer (optionally leading somewhere other than the step's `next`, with a note to show)."""
+    return Validated(True, value, params=params, goto=goto, note=note, remember=remember or {})
 
 
-def error(key: str, **params: Any) -> Validated:
+def error(key: str, *, remember: dict[str, Any] | None = None, **params: Any) -> Validated:
     """An invalid answer: the message key that says what is expected, with an example."""
-    return Validated(False, error=key, params=params)
+    return Validated(False, error=key, params=params, remember=remember or {})
 
 
 def has_letters(text: str) -> bool:
@@ -67,7 +84,7 @@ def plain_text(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]
     return ok(text)
 
 
-@validator("integer")
+@validator("integer", numeric=True)
 def integer(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """A whole number, also written with full-width digits."""
     normalized = unicodedata.normalize("NFKC", text).strip()

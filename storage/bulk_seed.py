@@ -2,7 +2,7 @@
 
 Real submissions go through storage.repositories.intake.submit_intake (matching, merging, one
 transaction each, an outbox entry per wish). This path trusts its input to be new households with
-new people (as bot.demo_data makes them): it assigns ids itself and inserts rows in batches of
+new people (as bot.features.demo.data makes them): it assigns ids itself and inserts rows in batches of
 executemany, encrypted, hashed and masked like the real path, with no matching and no outbox
 (a demo must not flood HR chats). Statuses other than "new" get a history row.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Double, Text, TypeDecorator
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 KEY_LENGTH = 128  # "tg:<chat id>", "console:local": far below this
@@ -129,6 +130,10 @@ class AreaBase(SQLModel):
     name: str = Field(max_length=64)
     parent_code: str | None = Field(default=None, max_length=12, index=True)
     level: int = Field(ge=1, le=5)  # 1 province .. 5 village
+    # The name villagers use (`XX村`, `XX社区`), derived at import; NULL on rows imported before 0008.
+    short_name: str | None = Field(default=None, max_length=64)
+    # Gone from a later official list: kept for the records that point at it, no longer offered.
+    retired: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class Area(AreaBase, table=True):

@@ -31,8 +31,8 @@ DETAIL_LENGTH = 255
 class Member:
     """Who a channel key is for access decisions: a role and its (level, code) scopes.
 
-    Defined here rather than in bot.access because the storage layer builds it and may not
-    import bot; bot.access re-exports it.
+    Defined here rather than in bot.features.access.rules because the storage layer builds it and may not
+    import bot; bot.features.access.rules re-exports it.
     """
 
     key: str

@@ -9,6 +9,7 @@ from storage import (
     models_followup,
     models_trust,
     models_web,
+    models_wecom,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "models_followup",
     "models_trust",
     "models_web",
+    "models_wecom",
 ]

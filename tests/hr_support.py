@@ -15,7 +15,7 @@ import pytest
 from aiogram import Bot
 from aiogram.types import CallbackQuery, Message
 
-from bot.hr.router import handle_hr_callback, handle_hr_message
+from bot.features.hr.router import handle_hr_callback, handle_hr_message
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.repositories import areas
@@ -27,8 +27,8 @@ from tests.fakebot import FakeBotAPI, SentMessage
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # a Tuesday
-COUNTY_A, VILLAGE_A = "410225", "410225101201"  # 兰考县 堌阳镇 徐场村
-COUNTY_B, TOWNSHIP_B, VILLAGE_B = "410221", "410221101", "410221101201"  # 杞县 城关镇 东关村
+COUNTY_A, VILLAGE_A = "410225", "410225101201"  # 兰考县 堌阳镇 任庄村 (in the extract the tests seed)
+COUNTY_B, TOWNSHIP_B, VILLAGE_B = "410221", "410221101", "410221101201"  # 杞县 五里河镇 史庄村 (added below)
 HR_A, HR_B, ADMIN, STRANGER = 101, 102, 103, 104  # Telegram user ids
 GROUP_A, GROUP_B = -1001000000001, -1001000000002
 
@@ -43,12 +43,12 @@ async def open_db(url: str) -> Database:
     """A Database on `url`, with the area lists loaded and county B given a village."""
     database = Database.from_url(url)
     async with database.session() as session:
-        await areas.seed_if_empty(session=session, csv_paths=areas.shipped_csv_paths())
+        await areas.seed_if_empty(session=session, csv_paths=areas.seed_csv_paths())
         await areas.import_areas(
             session=session,
             rows=[
-                {"code": TOWNSHIP_B, "name": "城关镇", "parent_code": COUNTY_B, "level": "4"},
-                {"code": VILLAGE_B, "name": "东关村", "parent_code": TOWNSHIP_B, "level": "5"},
+                {"code": TOWNSHIP_B, "name": "五里河镇", "parent_code": COUNTY_B, "level": "4"},
+                {"code": VILLAGE_B, "name": "史庄村委会", "parent_code": TOWNSHIP_B, "level": "5"},
             ],
         )
     return database

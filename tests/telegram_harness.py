@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.app import run_polling
-from bot.settings import Settings, load_settings
+from bot.channels.telegram.app import run_polling
+from bot.core.settings import Settings, load_settings
 from tests.fakebot import FakeBotAPI, SentMessage
 
 TEST_DATA_KEY = "telegram-test-data-key-0123456789-abcdefghij"

@@ -1,4 +1,4 @@
-"""bot.access: every role x every action, in scope and out of scope, as a table; area nesting by prefix."""
+"""Access rules: every role x every action, in scope and out of scope, as a table; area nesting by prefix."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.access import (
+from bot.features.access.rules import (
     ACTIONS,
     InviteRequest,
     Member,

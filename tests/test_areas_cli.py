@@ -1,17 +1,16 @@
-"""bot.cli_areas: `areas import` and `areas list`, their output and exit codes, on SQLite and PostgreSQL."""
+"""bot.cli.areas: `areas import` and `areas list`, their output and exit codes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 
-from bot.cli_areas import areas_import, areas_list
-from storage.repositories.areas import shipped_csv_paths
+from bot.cli.areas import areas_import, areas_list, progress_on_terminal
+from tests.area_support import LANKAO_CSV
 from tests.db_fixtures import EMPTY_BACKENDS as BACKENDS
 
-AREAS_DIR = shipped_csv_paths()[0].parent  # content/areas
-HENAN, SAMPLE = AREAS_DIR / "henan.csv", AREAS_DIR / "sample_lankao.csv"
 LINE = re.compile(r"^[0-9]{6,12}\t\S+$")
 
 
@@ -22,27 +21,41 @@ def url(request: pytest.FixtureRequest) -> str:
 
 
 def test_import_then_list(url, capsys):
-    assert areas_import(url, HENAN) == 0
-    assert capsys.readouterr().out == "imported 176 areas from henan.csv\n"
+    assert areas_import(url, LANKAO_CSV) == 0
+    out, err = capsys.readouterr()
+    assert out == "areas_lankao.csv: 498 areas; added 498, renamed 0, retired 0, restored 0, unchanged 0\n"
+    assert err == ""  # no progress when stderr is not a terminal
     assert areas_list(url, None) == 0
     assert capsys.readouterr().out == "410000\t河南省\n"
     assert areas_list(url, "410200") == 0
+    assert capsys.readouterr().out == "410221\t杞县\n410225\t兰考县\n"
+    assert areas_list(url, "410225101") == 0
     out = capsys.readouterr().out
-    assert out.startswith("410202\t龙亭区\n") and "410225\t兰考县\n" in out
-    assert all(LINE.match(line) for line in out.splitlines()) and len(out.splitlines()) == 9
+    assert out.startswith("410225101200\t城内村\n") and "410225101247\t周场村\n" in out
+    assert all(LINE.match(line) for line in out.splitlines()) and len(out.splitlines()) == 48
 
 
-def test_import_of_a_file_whose_parents_are_stored(url, capsys):
-    assert areas_import(url, HENAN) == 0 and areas_import(url, SAMPLE) == 0
-    assert "imported 61 areas from sample_lankao.csv" in capsys.readouterr().out
-    assert areas_list(url, "410225201") == 0
-    assert capsys.readouterr().out.splitlines()[0] == "410225201201\t张庄村"
+def test_a_second_import_says_what_changed(url, capsys, tmp_path):
+    areas_import(url, LANKAO_CSV)
+    lines = LANKAO_CSV.read_text(encoding="utf-8").splitlines()
+    changed = [line.replace("周场村", "周场新村") for line in lines if not line.startswith("410225101200,")]
+    path = tmp_path / "later.csv"
+    path.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert areas_import(url, path) == 0
+    assert (
+        capsys.readouterr().out
+        == "later.csv: 497 areas; added 0, renamed 1, retired 1, restored 0, unchanged 496\n"
+    )
+    assert areas_list(url, "410225101") == 0
+    out = capsys.readouterr().out
+    assert "410225101200" not in out and "410225101247\t周场新村\n" in out
 
 
 def test_list_of_an_area_without_children_prints_nothing(url, capsys):
-    areas_import(url, HENAN)
+    areas_import(url, LANKAO_CSV)
     capsys.readouterr()
-    assert areas_list(url, "410225") == 0
+    assert areas_list(url, "410221") == 0
     assert capsys.readouterr() == ("", "")
 
 
@@ -60,8 +73,7 @@ def test_import_of_a_bad_row_names_the_line_and_writes_nothing(url, capsys, tmp_
     assert areas_import(url, path) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("error: bad.csv line 3: ") and err.count("\n") == 1
-    # Listing seeds the shipped Henan list into the empty table; the bad file's rows are not there.
-    assert areas_list(url, None) == 0 and capsys.readouterr().out == "410000\t河南省\n"
+    assert areas_list(url, "420000") == 2  # nothing of the bad file was written
 
 
 def test_import_of_a_missing_file_is_an_error(capsys, tmp_path):
@@ -83,3 +95,17 @@ def test_import_of_a_file_that_is_not_an_area_list_is_an_error(capsys, tmp_path)
 def test_a_malformed_database_url_is_an_error(capsys):
     assert areas_list("mysql://x@y/z", None) == 2
     assert capsys.readouterr().err.startswith("error: unsupported database URL scheme")
+
+
+def test_progress_shows_on_a_terminal_only():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert progress_on_terminal(io.StringIO()) is None
+    screen = Terminal()
+    show = progress_on_terminal(screen)
+    assert show is not None
+    show(500, 700)
+    show(700, 700)
+    assert screen.getvalue() == "\rareas written: 500/700\rareas written: 700/700\n"

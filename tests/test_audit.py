@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import access_effects, cli_access
+from bot.cli import access as cli_access
+from bot.features.access import effects as access_effects
 from storage.repositories import audit
 from tests.access_support import NOW, db_fixture, url_fixture  # noqa: F401
 

@@ -40,7 +40,7 @@ def test_db_upgrade_creates_the_schema(tmp_path):
 def test_run_without_token_opens_console_chat(tmp_path):
     result = outreach(tmp_path, "run", stdin="/quit\n")
     assert result.returncode == 0, result.stderr
-    assert "您想做什么?" in result.stdout and "BOT_TOKEN" in result.stderr
+    assert "您想做什么？" in result.stdout and "BOT_TOKEN" in result.stderr
 
 
 def test_broken_content_stops_start_up_with_one_line_naming_it(tmp_path):
@@ -52,8 +52,8 @@ def test_broken_content_stops_start_up_with_one_line_naming_it(tmp_path):
         "err = ContentError(Path('content/flows/explain.yaml'), \"step 'what'\", 'text',"
         " 'a message key is needed');"
         "book.load_book = mock.Mock(side_effect=err);"
-        "import bot.services; bot.services.load_book = book.load_book;"
-        "from bot.cli import app;"
+        "import bot.core.services; bot.core.services.load_book = book.load_book;"
+        "from bot.cli.main import app;"
         "sys.argv = ['outreach', 'chat'];"
         "app()"
     )

@@ -32,8 +32,8 @@ def test_piped_conversation_explains_tuition_with_citation_in_both_languages(tmp
     out = result.stdout
     assert "[1] 了解政策" in out  # the menu as numbered choices
     assert "> 3" in out  # piped inputs are echoed into the transcript
-    assert "1,700元" in out and "来源:豫人社〔2017〕57号 四(一)" in out
-    assert "CN¥1,700" in out and "Source: 豫人社〔2017〕57号 四(一)" in out  # same step, now in English
+    assert "1,700元" in out and "来源：豫人社〔2017〕57号 四（一）" in out
+    assert "CN¥1,700" in out and "Source: 豫人社〔2017〕57号 四（一）" in out  # same step, now in English
     assert "aiogram" not in result.stderr
 
 
@@ -54,7 +54,7 @@ def test_bad_input_in_console_gets_friendly_reply(tmp_path):
 def test_console_does_not_import_aiogram(tmp_path):
     code = (
         "import sys, asyncio, io;"
-        "from bot.console import run_console; from bot.settings import load_settings;"
+        "from bot.channels.console.chat import run_console; from bot.core.settings import load_settings;"
         f"asyncio.run(run_console(load_settings(data_dir={str(tmp_path)!r}), stdin=io.StringIO('/quit\\n')));"
         "print('aiogram' in sys.modules)"
     )

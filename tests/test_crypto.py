@@ -120,7 +120,7 @@ def test_a_damaged_dev_key_file_is_reported(tmp_path: Path) -> None:
 
 
 def test_settings_split_the_data_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.settings import SettingsError, load_settings
+    from bot.core.settings import SettingsError, load_settings
 
     monkeypatch.chdir(tmp_path)  # no .env from the working tree
     settings = load_settings(data_key=f" {NEW} , {OLD},", data_dir=tmp_path)

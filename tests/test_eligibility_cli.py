@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli_eligibility import run_eligibility
+from bot.cli.eligibility import run_eligibility
 from tests.test_benefits_content import BENEFIT_IDS  # the nine ids the issue names, in order
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def test_output_shape_and_stacked_total() -> None:
     tuition = data["benefits"][0]
     assert tuition["eligible"] is True
     assert (tuition["amount_cny_per_year"], tuition["amount_is_maximum"]) == (1700, True)
-    assert tuition["source"] == "豫人社〔2017〕57号 四(一)"
+    assert tuition["source"] == "豫人社〔2017〕57号 四（一）"
     assert data["annual_total_cny"] == 5700
     assert all(isinstance(text, str) and text for text in tuition["reasons"] + data["caveats"])
     assert "豫人社" in out  # ensure_ascii=False
@@ -156,7 +156,7 @@ def test_subprocess_is_fast_and_does_not_import_aiogram() -> None:
         "import time\n"
         "start = time.perf_counter()\n"
         "import sys, io, json\n"
-        "from bot.cli_eligibility import main\n"
+        "from bot.cli.eligibility import main\n"
         "sys.stdin = io.StringIO(json.dumps({'household': {'registered_poor': True}}))\n"
         "code = main(['-', '--as-of', '2019-01-01', '--lang', 'en'])\n"
         "heavy = sorted(m for m in ('aiogram', 'typer', 'babel', 'sqlalchemy') if m in sys.modules)\n"
@@ -172,9 +172,9 @@ def test_subprocess_is_fast_and_does_not_import_aiogram() -> None:
 
 
 def test_module_entry_point() -> None:
-    """python -m bot.cli_eligibility works with stdin."""
+    """python -m bot.cli.eligibility works with stdin."""
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli_eligibility", "-", "--as-of", "2017-09-01"],
+        [sys.executable, "-m", "bot.cli.eligibility", "-", "--as-of", "2017-09-01"],
         cwd=ROOT,
         input=json.dumps(STUDENT),
         capture_output=True,

@@ -35,7 +35,7 @@ def make_book() -> Book:
                     Choice("no", "s.no", value=False, goto="done"),
                 ),
                 save_as="likes",
-                cite=("四(一)",),
+                cite=("四（一）",),
             ),
             "done": Step("done", "s.done", (Choice("finish", "s.finish", goto="@end"),)),
         },
@@ -50,7 +50,7 @@ def make_book() -> Book:
             )
         },
     )
-    clauses = {"四(一)": Clause("四(一)", "豫人社〔2017〕57号 四(一)", "(一)免除……学费")}
+    clauses = {"四（一）": Clause("四（一）", "豫人社〔2017〕57号 四（一）", "(一)免除……学费")}
     return Book(
         flows={"menu": menu, "survey": survey, "long": long}, clauses=clauses, commands={"survey": "survey"}
     )
@@ -187,7 +187,7 @@ def test_finishing_a_flow_emits_answers_and_returns_to_menu():
 
 def test_clause_button_shows_original_then_repeats_step():
     state, replies = run(Input.command("survey"), Input.text("王芳"), Input.text("30"))
-    assert replies[-1].cite == ("豫人社〔2017〕57号 四(一)",)
+    assert replies[-1].cite == ("豫人社〔2017〕57号 四（一）",)
     assert "clause" in [o.id for o in replies[-1].options]
     state, replies = advance(BOOK, state, Input.choice("clause", state.seq))
     assert keys(replies) == ["core.clause_original", "s.pick"]

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlmodel import SQLModel
 
-from bot import cli_access
+from bot.cli import access as cli_access
 from storage import migrate
 from storage.crypto import Cipher, DecryptionError
 from storage.db import Database

@@ -6,7 +6,7 @@ from sqlalchemy import delete
 from sqlmodel import func, select
 from stdnum.cn import ric
 
-from bot.cli_hr import demo_seed_command
+from bot.cli.hr import demo_seed_command
 from storage.crypto import Cipher, mask_id
 from storage.db import Database
 from storage.models import Household, IntentRecord, Member, Outbox

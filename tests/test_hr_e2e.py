@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import load_settings
+from bot.core.settings import load_settings
 from storage import migrate
 from storage.crypto import Cipher
 from storage.db import Database

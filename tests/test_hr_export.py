@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.cli_hr import cli_actor, export_command
+from bot.cli.hr import cli_actor, export_command
 from storage import hr_export
 from storage.crypto import Cipher, mask_id, mask_phone
 from storage.db import Database
@@ -87,7 +87,7 @@ def test_xlsx_has_chinese_headers_a_frozen_row_dates_and_masked_numbers(prepared
     assert list(rows[0]) == HEADERS and sheet.freeze_panes == "A2"
     assert len(rows) == 1 + HOUSEHOLDS_A
     assert [row[9] for row in rows[1:]] == [mask_id(i) for i in CHILD_IDS]
-    assert rows[1][10] == mask_phone("13800000100") and rows[1][1:4] == ("兰考县", "堌阳镇", "徐场村")
+    assert rows[1][10] == mask_phone("13800000100") and rows[1][1:4] == ("兰考县", "堌阳镇", "任庄村")
     assert rows[1][12] == "读技工院校" and rows[1][15] == "是" and rows[1][17] == "待联系"
     assert isinstance(rows[1][19], datetime) and rows[1][19].hour == 10  # 02:00 UTC is 10:00 in China
     flat = " ".join(str(cell) for row in rows for cell in row)

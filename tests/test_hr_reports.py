@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import select
 from stdnum.cn import ric
 
-from bot.demo_data import households
-from bot.hr.reminders import due_reminders, send_reminders
-from bot.hr.tables import measures, write_progress, year_bounds
+from bot.features.demo.data import households
+from bot.features.hr.reminders import due_reminders, send_reminders
+from bot.features.hr.tables import measures, write_progress, year_bounds
 from content.demo import load_pools
 from content.i18n import Translator
 from content.progress_table import TableLayout, fill_sums, load_layout

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from stdnum.cn import ric
 
-from bot.intake_effects import with_consent_text
+from bot.features.intake.effects import with_consent_text
 from content.book import load_book
 from content.i18n import Translator
 from dialogs import validators
@@ -21,12 +19,12 @@ from dialogs.engine import advance
 from dialogs.intake_submission import build_submission
 from dialogs.model import LANGUAGES, Book, Event, Input, Reply, State
 from storage.submission import parse_submission
+from tests.area_support import NANJIAPO, PUTAOJIA, ZHOUCHANG, lankao_index
 from tests.golden_runner import golden_files, load, play
 
-AREAS_DIR = Path(__file__).resolve().parent.parent / "content" / "areas"
 TODAY = "2026-11-27"
-XUCHANG = "410225101201"  # 徐场村, 堌阳镇, 兰考县 (content/areas/sample_lankao.csv)
-DALIZHUANG = "410225203204"  # 大李庄村, 葡萄架乡
+XUCHANG = ZHOUCHANG  # 周场村, 堌阳镇, 兰考县: the name typed at the county step ("周场")
+DALIZHUANG = NANJIAPO  # 南家坡村, 葡萄架乡: the village of a poster
 
 
 def resident_id(body: str) -> str:
@@ -39,17 +37,9 @@ KID_ID = resident_id("41022520150601222")  # female, born 2015-06-01: 11 on TODA
 HEAD_ID = resident_id("41022519780512131")  # male, born 1978-05-12: 48 on TODAY
 
 
-@cache
 def area_index() -> AreaIndex:
-    """The shipped areas (Henan's counties and the 兰考 sample villages), as the bot loads them."""
-    rows = []
-    for path in sorted(AREAS_DIR.glob("*.csv")):
-        with path.open(encoding="utf-8") as handle:
-            rows += [
-                (r["code"], r["name"], r["parent_code"] or None, int(r["level"]))
-                for r in csv.DictReader(handle)
-            ]
-    return AreaIndex.build(rows)
+    """The real areas of 兰考县 (tests/data/areas_lankao.csv), as the bot loads them."""
+    return lankao_index()
 
 
 @cache
@@ -98,7 +88,7 @@ def events(outputs: list, name: str) -> list[Event]:
     return [e for e in outputs if isinstance(e, Event) and e.name == name]
 
 
-HOUSEHOLD_FACTS = (press("worker"), text("徐场"), text("王建国"), press("registered_poor"),
+HOUSEHOLD_FACTS = (press("worker"), text("周场"), text("王建国"), press("registered_poor"),
                    text("4102251012010001"), text("13812345678"))  # fmt: skip
 SON = (text("王小明"), press("child"), press("male"), text(SON_ID), press("from_id"), press("junior_current"),
        press("full"), press("at_home"), press("technical_school"), press("electrician"), press("yes"),
@@ -296,7 +286,7 @@ def test_the_age_button_reads_the_id_number():
     _, out = step(state, cmd("help"))
     options = out[-1].options
     assert options[0].id == "from_id" and dict(options[0].params) == {"age": 16}
-    assert Translator("zh_Hans").label(options[0]) == "16岁(按身份证)"
+    assert Translator("zh_Hans").label(options[0]) == "16岁（按身份证）"
     state, out = feed(run_until("m_id"), press("skip"))
     assert out[-1].options[0].id == "unknown"
     state, _ = feed(state, press("unknown"))
@@ -354,7 +344,7 @@ def test_the_review_masks_the_id_and_phone_numbers():
         assert (
             "4102*************8" in rendered
             and "*******5678" in rendered
-            and "兰考县 堌阳镇 徐场村" in rendered
+            and "兰考县 堌阳镇 周场村" in rendered
         )
         assert SON_ID not in rendered and "13812345678" not in rendered
 
@@ -369,7 +359,7 @@ def test_editing_a_household_fact_comes_back_to_the_review():
 def test_editing_the_place_goes_down_to_the_village():
     state, _ = feed(run_until("more"), press("no_more"), press("household"), press("place"))
     assert state.step == "county"
-    state, out = feed(state, press("410225"), press("410225203"), press(DALIZHUANG))
+    state, out = feed(state, press("410225"), press(PUTAOJIA), press(DALIZHUANG))
     assert keys(out)[-1] == "intake.review" and state.answers["village"] == DALIZHUANG
 
 

@@ -56,7 +56,7 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         _, who = await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
         assert "谁在填" in who.text
         (who,) = await say(fake, USER, "/intake")
-        assert who.buttons[:2] == [["我是工作队员,帮一户登记"], ["我是这家的人"]]
+        assert who.buttons[:2] == [["我是工作队员，帮一户登记"], ["我是这家的人"]]
         (head,) = await press(fake, USER, "worker")
         assert "户主叫什么名字" in head.text  # the village came from the poster: no county, township, village
         await say(fake, USER, "王建国")
@@ -66,7 +66,7 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         await say(fake, USER, "王小明")
         await presses(fake, "child", "male")
         (age,) = await say(fake, USER, SON_ID)
-        assert age.buttons[0][0].endswith("岁(按身份证)")
+        assert age.buttons[0][0].endswith("岁（按身份证）")
         card = await presses(fake, "from_id", "junior_current", "full", "at_home", "technical_school",
                              "electrician", "yes", "evening")  # fmt: skip
         assert "4102*************8" in card and SON_ID not in card
@@ -79,9 +79,9 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         kid = ("agree", "in_school", "none", "in_school", "vocational_training", "pre_employment", "cooking")
         await presses(fake, *kid, "no", "any", "ok")
         review = await presses(fake, "no_more")
-        assert "兰考县 堌阳镇 徐场村" in review and "*******5678" in review and "13812345678" not in review
+        assert "兰考县 堌阳镇 周场村" in review and "*******5678" in review and "13812345678" not in review
         consent = await presses(fake, "next")
-        assert "同意书版本:2026-11-1" in consent and "/forget" in consent
+        assert "同意书版本：2026-11-1" in consent and "/forget" in consent
         done = await presses(fake, "agree")
         assert "兰考县人社局" in done
         assert fake.last_message(USER).buttons[0] == ["再登记一户"]

@@ -14,8 +14,8 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
-from bot.effects import Effects
-from bot.intake_effects import member_profile, record_intake, register
+from bot.core.effects import Effects
+from bot.features.intake.effects import member_profile, record_intake, register
 from content.benefits import load_rules
 from dialogs.model import Event
 from storage.crypto import Cipher
@@ -28,7 +28,7 @@ from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 NEW_SECRET = "new-secret-0123456789-abcdefghijklmnopq"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-VILLAGE = "410225100201"
+VILLAGE = "410225101215"  # 张庄村, 堌阳镇, 兰考县
 HOUSEHOLD_NUMBER = "4102251002010001"
 PHONE = "13812345678"
 OTHER_PHONE = "13987654321"
@@ -519,7 +519,7 @@ def test_member_profile_maps_known_facts_and_leaves_the_rest_unknown() -> None:
 
 
 async def test_a_work_team_claim_needs_the_role(db: Database, cipher: Cipher) -> None:
-    from bot.intake_effects import checked_provenance
+    from bot.features.intake.effects import checked_provenance
     from storage.models_access import AuditEntry
     from storage.repositories.access import grant
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot import access_effects, cli_access
+from bot.cli import access as cli_access
+from bot.features.access import effects as access_effects
 from content.i18n import load_messages
 from dialogs.model import LANGUAGES
 from storage.models_access import Invitation
@@ -141,7 +142,7 @@ async def test_invite_requests_in_the_bot_are_checked(db):
 
 
 def _handlers():
-    from bot.effects import Effects
+    from bot.core.effects import Effects
     from storage.crypto import Cipher
 
     effects = Effects()
@@ -150,7 +151,7 @@ def _handlers():
 
 
 async def test_other_deep_links_go_to_the_handler_registered_before():
-    from bot.effects import Effects
+    from bot.core.effects import Effects
     from storage.crypto import Cipher
 
     seen = []

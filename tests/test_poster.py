@@ -1,16 +1,30 @@
-"""`outreach poster`: a PNG whose QR code opens the bot with the village chosen."""
+"""`outreach poster`: an A4 PDF per township or county, one page per village, each QR opening the bot there.
+
+The decoding test renders a page with `pdftoppm` and reads its QR code with `zbarimg` (Debian's
+poppler-utils and zbar-tools, which .ci/run installs); it is skipped, with the reason, without them.
+"""
 
 from __future__ import annotations
 
-import io
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from bot.cli_poster import poster_command
-from bot.poster import MARGIN, WIDTH, PosterError, deep_link, find_cjk_font, qr_image
+from bot.cli.poster import PosterRequest, poster_command
+from bot.features.poster import (
+    LINK_BUILDERS,
+    PosterError,
+    dark_runs,
+    deep_link,
+    find_cjk_font,
+    qr_matrix,
+    village_link,
+)
+from tests.area_support import GUYANG, LANKAO, QIXIAN, ZHOUCHANG
 
-VILLAGE = "410225101201"  # 徐场村 in the shipped sample county
+BOT = {"bot_username": "village_outreach_bot"}
 
 
 def has_cjk_font() -> bool:
@@ -22,35 +36,125 @@ def has_cjk_font() -> bool:
     return True
 
 
-def test_deep_link_names_the_village():
+needs_font = pytest.mark.skipif(not has_cjk_font(), reason="no CJK font (apt-get install fonts-wqy-microhei)")
+needs_tools = pytest.mark.skipif(
+    not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
+    reason="pdftoppm or zbarimg missing (apt-get install poppler-utils zbar-tools)",
+)
+
+
+def make(tmp_path: Path, out: Path | None = None, **areas: str) -> tuple[int, Path]:
+    """Run the command on a fresh SQLite database (seeded with the 兰考县 extract)."""
+    out = out or tmp_path / "posters.pdf"
+    request = PosterRequest(out=out, areas=areas, options=BOT)
+    return poster_command(f"sqlite:///{tmp_path}/db.sqlite3", request), out
+
+
+# ---------------------------------------------------------------- links
+
+
+def test_the_link_comes_from_the_channel():
+    expected = f"https://t.me/village_outreach_bot?start=v_{ZHOUCHANG}"
     assert (
-        deep_link("@village_outreach_bot", VILLAGE) == f"https://t.me/village_outreach_bot?start=v_{VILLAGE}"
+        village_link("telegram", ZHOUCHANG, BOT) == expected == deep_link("@village_outreach_bot", ZHOUCHANG)
     )
-    with pytest.raises(PosterError):
-        deep_link("not a name!", VILLAGE)
+    assert set(LINK_BUILDERS) >= {"telegram"}
+    with pytest.raises(PosterError, match="no poster link for channel 'fax'"):
+        village_link("fax", ZHOUCHANG, BOT)
+    with pytest.raises(PosterError, match="not a Telegram bot username"):
+        village_link("telegram", ZHOUCHANG, {"bot_username": "not a name!"})
+    with pytest.raises(PosterError, match="username is needed"):
+        village_link("telegram", ZHOUCHANG, {})
+    with pytest.raises(PosterError, match="12-digit"):
+        village_link("telegram", "410225", BOT)
 
 
-@pytest.mark.skipif(not has_cjk_font(), reason="no CJK font installed (apt-get install fonts-wqy-microhei)")
-def test_poster_carries_the_qr_code_of_the_deep_link(tmp_path, capsys):
-    out = tmp_path / "poster.png"
-    assert poster_command(f"sqlite:///{tmp_path}/db.sqlite3", VILLAGE, out, "village_outreach_bot", "zh") == 0
-    assert capsys.readouterr().out.strip().endswith(f"start=v_{VILLAGE}")
-    poster = Image.open(io.BytesIO(out.read_bytes())).convert("RGB")
-    qr = qr_image(deep_link("village_outreach_bot", VILLAGE))
-    left, top = (WIDTH - qr.width) // 2, MARGIN + 120
-    assert poster.crop((left, top, left + qr.width, top + qr.height)).tobytes() == qr.tobytes()
+def test_qr_modules_are_drawn_as_runs():
+    assert dark_runs([True, True, False, True, False, False, True]) == [(0, 2), (3, 1), (6, 1)]
+    matrix = qr_matrix(deep_link("village_outreach_bot", ZHOUCHANG))
+    assert len(matrix) == len(matrix[0]) >= 29 and matrix[2][2]  # a finder pattern inside the quiet zone
 
 
-def test_unknown_village_is_a_one_line_error(tmp_path, capsys):
-    out = tmp_path / "poster.png"
-    code = poster_command(
-        f"sqlite:///{tmp_path}/db.sqlite3", "410225999999", out, "village_outreach_bot", "zh"
+# ---------------------------------------------------------------- the command
+
+
+@needs_font
+def test_a_township_gives_one_page_per_village_with_real_text(tmp_path, capsys):
+    code, out = make(tmp_path, township=GUYANG)
+    assert code == 0 and capsys.readouterr() == (f"{out}: 48 posters\n", "")
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 48
+    if shutil.which("pdftotext"):
+        page = subprocess.run(
+            ["pdftotext", "-f", "48", "-l", "48", str(out), "-"], capture_output=True, text=True
+        )
+        text = page.stdout
+        assert "周场村" in text and "兰考县 堌阳镇" in text  # real text, the short name, its township
+        assert "扫一扫" in text and "Telegram" not in text and "委员会" not in text
+    if shutil.which("pdffonts"):
+        fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
+        assert " yes yes " in fonts  # embedded and subset
+
+
+@needs_font
+@needs_tools
+def test_the_qr_code_of_a_page_opens_the_bot_at_its_village(tmp_path):
+    code, out = make(tmp_path, township=GUYANG)
+    assert code == 0
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-f", "48", "-l", "48", "-png", str(out), str(tmp_path / "p")], check=True
     )
-    err = capsys.readouterr().err
-    assert code == 2 and not out.exists()
-    assert err.count("\n") == 1 and ("no village" in err or "font" in err)
+    (page,) = tmp_path.glob("p*.png")
+    decoded = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(page)], capture_output=True, text=True, check=True
+    )
+    assert decoded.stdout.strip() == f"https://t.me/village_outreach_bot?start=v_{ZHOUCHANG}"
 
 
-def test_missing_username_is_a_one_line_error(tmp_path, capsys):
-    assert poster_command(f"sqlite:///{tmp_path}/db.sqlite3", VILLAGE, tmp_path / "p.png", None, "zh") == 2
+@needs_font
+def test_a_county_and_a_single_village(tmp_path, capsys):
+    assert make(tmp_path, county=LANKAO)[0] == 0
+    assert capsys.readouterr().out.endswith(": 470 posters\n")
+    assert make(tmp_path, tmp_path / "one.pdf", village=ZHOUCHANG)[0] == 0
+    assert capsys.readouterr().out.endswith("one.pdf: 1 posters\n")
+
+
+@pytest.mark.parametrize(
+    ("areas", "message"),
+    [
+        ({"township": "410225999"}, "error: no township with code 410225999 (see `outreach areas list`)\n"),
+        ({"township": LANKAO}, "error: no township with code 410225 (see `outreach areas list`)\n"),
+        ({"county": QIXIAN}, "error: county 410221 (杞县) has no villages in the area list\n"),
+        (
+            {"county": LANKAO, "township": GUYANG},
+            "error: give exactly one of --village, --township, --county\n",
+        ),
+        ({}, "error: give exactly one of --village, --township, --county\n"),
+    ],
+)
+@needs_font
+def test_bad_requests_are_one_line_errors(tmp_path, capsys, areas, message):
+    code, out = make(tmp_path, **areas)
+    assert (code, capsys.readouterr().err) == (2, message) and not out.exists()
+
+
+@needs_font
+def test_an_unwritable_path_is_refused_before_any_work(tmp_path, capsys):
+    code, _ = make(tmp_path, tmp_path / "missing" / "p.pdf", township=GUYANG)
+    assert (
+        code == 2
+        and capsys.readouterr().err
+        == f"error: cannot write {tmp_path}/missing/p.pdf: no folder {tmp_path}/missing\n"
+    )
+    code, _ = make(tmp_path, tmp_path, township=GUYANG)
+    assert code == 2 and "it is a directory" in capsys.readouterr().err
+    assert not (tmp_path / "db.sqlite3").exists()  # refused before the database was touched
+
+
+def test_an_unknown_channel_or_missing_username_is_a_one_line_error(tmp_path, capsys):
+    request = PosterRequest(out=tmp_path / "p.pdf", areas={"township": GUYANG}, channel="fax", options=BOT)
+    assert poster_command(f"sqlite:///{tmp_path}/db.sqlite3", request) == 2
+    assert capsys.readouterr().err.startswith("error: no poster link for channel 'fax'")
+    request = PosterRequest(out=tmp_path / "p.pdf", areas={"township": GUYANG})
+    assert poster_command(f"sqlite:///{tmp_path}/db.sqlite3", request) == 2
     assert "username" in capsys.readouterr().err

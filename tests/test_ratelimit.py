@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot import access_effects
+from bot.features.access import effects as access_effects
 from storage.repositories import access, audit, ratelimit
 from tests.access_support import NOW, db_fixture, url_fixture  # noqa: F401
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot import cli_access
+from bot.cli import access as cli_access
 from storage.models import Conversation, Household, IntentRecord, Member, Outbox
 from storage.repositories import audit
 from storage.repositories.retention import purge

@@ -26,12 +26,12 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 
-from bot.app import build_dispatcher
-from bot.effects import Effects
-from bot.sealing import unseal
-from bot.services import Services, open_services
-from bot.settings import SettingsError, load_settings
-from bot.workers import check_workers, serve_webhook_workers
+from bot.channels.telegram.app import build_dispatcher
+from bot.channels.telegram.workers import check_workers, serve_webhook_workers
+from bot.core.effects import Effects
+from bot.core.sealing import unseal
+from bot.core.services import Services, open_services
+from bot.core.settings import SettingsError, load_settings
 from dialogs.model import Book, Flow, State, Step
 from storage import conversations
 from storage.conversations import PostgresConversations
@@ -47,11 +47,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # The parent process of `outreach run --webhook --workers 2`, serving the recording dialog.
 WORKERS_MAIN = """
 import logging, sys
-import bot.services
-from bot.settings import load_settings
-from bot.workers import serve_webhook_workers
+import bot.core.services
+from bot.core.settings import load_settings
+from bot.channels.telegram.workers import serve_webhook_workers
 from tests.test_scale import recording_book
-bot.services.load_book = recording_book
+bot.core.services.load_book = recording_book
 logging.basicConfig(level="WARNING")
 sys.exit(serve_webhook_workers(load_settings(), 2))
 """
@@ -304,7 +304,7 @@ async def test_two_webhook_processes_apply_each_update_in_order(
 
 
 def test_redelivered_updates_are_recognised_within_telegrams_window():
-    from bot.middlewares import REDELIVERY_WINDOW_S, already_applied
+    from bot.channels.telegram.middlewares import REDELIVERY_WINDOW_S, already_applied
 
     now = 1_800_000_000.0
     assert already_applied(10, 10, now - 5, now)  # the same update again

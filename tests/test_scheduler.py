@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.scheduler import every
+from bot.core.scheduler import every
 
 
 async def test_every_runs_after_each_interval_and_survives_failures():

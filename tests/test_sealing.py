@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.sealing import seal, unseal
+from bot.core.sealing import seal, unseal
 from dialogs.model import State
 from storage.crypto import Cipher
 

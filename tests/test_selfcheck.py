@@ -1,4 +1,4 @@
-"""The self-check hooks (dialogs/selfcheck.py): answers to a profile, skipping, result and details."""
+"""The self-check hooks (content/selfcheck.py): answers to a profile, skipping, result and details."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
+from content import selfcheck
 from content.book import load_book
 from content.i18n import Translator
-from dialogs import selfcheck
 from dialogs.engine import advance
 from dialogs.model import LANGUAGES, Input, Items, Money, Ref, Reply, State
 
@@ -184,15 +184,15 @@ def test_student_gets_tuition_grant_and_yulu_with_the_total():
     amounts = [dict(dict(line.params)["amount"].params).get("amount") for line in lines[:3]]
     assert amounts == [Money(1700), Money(2000), Money(3000)]
     assert lines[-1] == Ref("check.total", (("amount", Money(6700)),))
-    assert dict(lines[0].params)["clause"] == "四(一)"
+    assert dict(lines[0].params)["clause"] == "四（一）"
 
 
 def test_student_summary_text():
     text = render(summary_of(STUDENT), "zh_Hans")
-    assert "免学费:每年最多1,700元(四(一))" in text
-    assert "国家助学金:每年2,000元(四(一))" in text
-    assert "雨露计划扶贫助学补助:每年3,000元(四(二))" in text
-    assert "合计:每年6,700元" in text
+    assert "免学费：每年最多1,700元（四（一））" in text
+    assert "国家助学金：每年2,000元（四（一））" in text
+    assert "雨露计划扶贫助学补助：每年3,000元（四（二））" in text
+    assert "合计：每年6,700元" in text
     assert "两后生" in text  # the goal of notice 二 is met
 
 
@@ -204,7 +204,7 @@ def test_in_2017_the_yulu_grant_is_the_notices_2000():
 def test_third_year_student_gets_no_grant():
     text = render(summary_of((*STUDENT[:-1], "year_3")), "zh_Hans")
     assert "国家助学金" not in text.split("请注意")[0]
-    assert "合计:每年4,700元" in text
+    assert "合计：每年4,700元" in text
 
 
 def test_before_the_end_of_2020_no_after_2020_caveats():
@@ -218,10 +218,10 @@ def test_after_2020_the_caveats_say_it_ended_what_continues_and_where_to_ask():
     reply = summary_of(STUDENT, today=AFTER_END)
     assert params_of(reply)["header"].key == "check.header_outside"
     text = render(reply, "zh_Hans")
-    assert "今天是2026-11-26,所以按2020-12-31当时的标准算" in text
+    assert "今天是2026-11-26，所以按2020-12-31当时的标准算" in text
     assert "已经结束" in text  # action_ended
     assert "雨露计划+" in text  # yulu_plus: what continues
-    assert "现行的学费、助学金和培训补贴规定,请问县人社局或学校" in text  # where_to_ask_today
+    assert "现行的学费、助学金和培训补贴规定，请问县人社局或学校" in text  # where_to_ask_today
     assert "每年最多1,700元" in text  # the 2017 amounts, with their date
 
 
@@ -247,8 +247,8 @@ def test_mixed_answers_show_eligible_then_maybe():
     presses = ("yes", "technical_school", "junior_stopped", "technical_school", "yes", "unsure", "year_1")
     text = render(summary_of(presses), "zh_Hans")
     eligible, maybe = text.split("❓")[:2]
-    assert "雨露计划扶贫助学补助:每年3,000元" in eligible
-    assert "免学费:还要确认正式学籍" in maybe
+    assert "雨露计划扶贫助学补助：每年3,000元" in eligible
+    assert "免学费：还要确认正式学籍" in maybe
 
 
 def test_not_poor_gets_none_and_the_caveats():
@@ -295,11 +295,11 @@ def test_detail_shows_why_what_to_prepare_where_and_the_clause():
     params = params_of(replies[-1])
     assert params["verdict"].key == "check.verdict_eligible"
     assert params["amount"] == Ref("check.amount_up_to", (("amount", Money(1700)), ("period", "每年")))
-    assert params["source"] == "豫人社〔2017〕57号 四(一)"
-    assert "✓ 全日制:是" in params["reasons"].items
+    assert params["source"] == "豫人社〔2017〕57号 四（一）"
+    assert "✓ 全日制：是" in params["reasons"].items
     assert not any("标准" in reason for reason in params["reasons"].items)  # the amount is shown once
     text = render(replies[-1], "zh_Hans")
-    assert "学生的身份证和户口簿" in text and "去哪里办:就读的技工院校" in text
+    assert "学生的身份证和户口簿" in text and "去哪里办：就读的技工院校" in text
 
 
 def test_detail_of_a_grant_not_paid_in_year_three():

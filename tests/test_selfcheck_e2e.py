@@ -27,10 +27,10 @@ async def test_student_self_check_by_buttons(fake, tmp_path):
             (message,) = await press(fake, USER, choice_id)
             asked.append(message.text)
         summary = asked[-1]
-        assert "免学费:每年最多1,700元(四(一))" in summary
-        assert "国家助学金:每年2,000元(四(一))" in summary
-        assert "雨露计划扶贫助学补助:每年3,000元(四(二))" in summary
-        assert "合计:每年6,700元" in summary
+        assert "免学费：每年最多1,700元（四（一））" in summary
+        assert "国家助学金：每年2,000元（四（一））" in summary
+        assert "雨露计划扶贫助学补助：每年3,000元（四（二））" in summary
+        assert "合计：每年6,700元" in summary
         assert "已经结束" in summary  # the channel's date is today, after 2020
         # Skipped questions never reach the chat.
         assert not any("多大了" in text or "家在农村" in text or "能干活" in text for text in asked)
@@ -38,7 +38,7 @@ async def test_student_self_check_by_buttons(fake, tmp_path):
         (pick,) = await press(fake, USER, "details")
         assert pick.buttons[0] == ["✅ 免学费"]
         (detail,) = await press(fake, USER, "tuition_waiver")
-        assert "要准备" in detail.text and "来源:豫人社〔2017〕57号 四(一)" in detail.text
+        assert "要准备" in detail.text and "来源：豫人社〔2017〕57号 四（一）" in detail.text
         (intake,) = await press(fake, USER, "contact")  # "contact me" leads into the wish collection
         assert "谁在填" in intake.text
 

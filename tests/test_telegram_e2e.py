@@ -24,7 +24,7 @@ async def test_start_explainer_and_original_clause(fake, tmp_path, bot_database_
         (topics,) = await press(fake, USER, "explain")
         assert "学费和助学金" in [row[0] for row in topics.buttons]
         (tuition,) = await press(fake, USER, "tuition")
-        assert "1,700元" in tuition.text and "来源:豫人社〔2017〕57号 四(一)" in tuition.text
+        assert "1,700元" in tuition.text and "来源：豫人社〔2017〕57号 四（一）" in tuition.text
         assert tuition.buttons[-1] == ["« 返回", "主菜单"]
         original, repeated = await press(fake, USER, "clause", expect=2)
         assert "免除技工院校全日制正式学籍建档立卡贫困家庭学生学费" in original.text
@@ -64,7 +64,7 @@ async def test_english_user_gets_english_and_can_switch(fake, tmp_path, bot_data
         (question,) = await say(fake, USER, "/language")
         assert question.buttons == [["简体中文"], ["English"]]
         confirmed, menu = await press(fake, USER, "lang_zh_Hans", expect=2)
-        assert "简体中文" in confirmed.text and menu.text == "您想做什么?"
+        assert "简体中文" in confirmed.text and menu.text == "您想做什么？"
 
 
 async def test_restart_mid_dialog_continues_where_it_was(fake, tmp_path, bot_database_url):

@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlmodel import select
 
-from bot import cli_access
+from bot.cli import access as cli_access
 from storage.db import Database
 from storage.models import Conversation, Household, Member, Outbox
 from tests.access_support import (  # noqa: F401

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli_access
-from bot.services import open_services
-from bot.settings import load_settings
+from bot.cli import access as cli_access
+from bot.core.services import open_services
+from bot.core.settings import load_settings
 from storage.exports.csv_export import write_csv
 from storage.exports.xlsx import Column, write_xlsx
 

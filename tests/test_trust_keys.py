@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.sealing import seal, unseal
-from bot.services import open_services
-from bot.settings import Settings, SettingsError, load_settings
+from bot.core.sealing import seal, unseal
+from bot.core.services import open_services
+from bot.core.settings import Settings, SettingsError, load_settings
 from dialogs.model import State
 from storage.crypto import Cipher, dev_secret
 from storage.db import Database
@@ -73,7 +73,7 @@ def test_outreach_run_on_telegram_without_data_key_stops_with_one_line(tmp_path:
     env = {k: v for k, v in os.environ.items() if k not in ("DATA_KEY", "WEBHOOK_SECRET")}
     env |= {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "http://127.0.0.1:9", "DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", "run"],
+        [sys.executable, "-c", "from bot.cli.main import main; main()", "run"],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode != 0

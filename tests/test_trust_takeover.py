@@ -205,7 +205,7 @@ async def test_two_intakes_of_the_same_new_family_at_once_keep_both(
 async def test_outreach_reconcile_shows_both_and_decides(
     db: Database, cipher: Cipher, url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli_reconcile import reconcile_decide, reconcile_list
+    from bot.cli.reconcile import reconcile_decide, reconcile_list
     from tests.access_support import SECRET
 
     stored = await submit(db, cipher, family(), who=WORKER)

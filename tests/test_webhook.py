@@ -8,8 +8,8 @@ import socket
 
 import aiohttp
 
-from bot.app import run_webhook
-from bot.settings import load_settings
+from bot.channels.telegram.app import run_webhook
+from bot.core.settings import load_settings
 from tests.fakebot import FakeBotAPI
 from tests.telegram_harness import TEST_DATA_KEY
 

@@ -1,4 +1,4 @@
-"""Areas: retired codes and short names for the full five-level list.
+"""Areas: short names villagers use, and codes retired by a later official list.
 
 Revision ID: 0008
 Revises: 0007
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -16,8 +19,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Nothing yet: reserved so that features can be built side by side."""
+    """Add area.short_name (NULL until the next import) and area.retired (false)."""
+    # Plain ADD COLUMN (no batch copy): both backends add a column with a constant default in place.
+    op.add_column("area", sa.Column("short_name", sa.String(length=64), nullable=True))
+    op.add_column("area", sa.Column("retired", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
-    """Nothing yet."""
+    """Drop the two columns."""
+    with op.batch_alter_table("area") as batch:
+        batch.drop_column("retired")
+        batch.drop_column("short_name")

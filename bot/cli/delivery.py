@@ -1,0 +1,173 @@
+"""`outreach deliver [--once]` and `outreach hr add|list|remove`: plain functions returning exit codes.
+
+Free of typer; only `deliver` imports aiogram (it talks to Telegram). Each brings the schema up to
+date first. What they print is for operators, in English, as the other admin commands do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import re
+import signal
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_USAGE = 0, 2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def deliver(settings: Any, db_url: str, *, once: bool) -> int:
+    """Run the delivery worker until stopped (or, with `once`, until nothing waits)."""
+    if settings.bot_token is None:
+        return _fail("setting BOT_TOKEN: needed to deliver digests on Telegram")
+    from storage import migrate
+
+    migrate.upgrade(db_url)
+    asyncio.run(_deliver(settings, once))
+    return EXIT_OK
+
+
+async def _deliver(settings: Any, once: bool) -> None:
+    """Build the bot and run or drain the worker; SIGTERM and SIGINT stop it between steps."""
+    from bot.channels.telegram.app import build_bot
+    from bot.features.delivery.worker import drain_delivery, run_delivery
+
+    bot = build_bot(settings)
+    try:
+        if once:
+            await drain_delivery(settings, bot)
+            return
+        stop = asyncio.Event()
+        for signum in STOP_SIGNALS:
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await run_delivery(settings, bot, stop=stop)
+    finally:
+        await bot.session.close()
+
+
+def hr_add(db_url: str, county: str, chat_id: int) -> int:
+    """Send the county's digests to the chat (also revives and repairs a removed or broken one)."""
+    if (problem := _check(county, chat_id)) is not None:
+        return _fail(problem)
+    row, created = _run(db_url, lambda: _add(db_url, county, chat_id))
+    print(f"{'added' if created else 'enabled again'}: county {county} -> chat {chat_id} (id {row.id})")
+    return EXIT_OK
+
+
+def hr_remove(db_url: str, county: str, chat_id: int) -> int:
+    """Stop sending the county's digests to the chat; waiting records go to its other chats."""
+    removed = _run(db_url, lambda: _remove(db_url, county, chat_id))
+    if removed is None:
+        return _fail(f"no active HR chat {chat_id} for county {county} (see `outreach hr list`)")
+    print(f"removed: county {county} -> chat {chat_id}")
+    return EXIT_OK
+
+
+def hr_list(db_url: str, *, all_rows: bool = False) -> int:
+    """Print one tab-separated line per destination."""
+    rows = _run(db_url, lambda: _list(db_url, all_rows))
+    print("id\tcounty\tchat\tstate\tfailures\twaiting\tdelivered\tadded_by\tlast_error")
+    for row in rows:
+        d = row.destination
+        state = "removed" if d.removed_at else "broken" if d.broken_at else "active"
+        print(f"{d.id}\t{d.county_code}\t{d.chat_id}\t{state}\t{d.failures}\t{row.waiting}\t{row.delivered}"
+              f"\t{d.added_by}\t{d.last_error or ''}")  # fmt: skip
+    return EXIT_OK
+
+
+def _check(county: str, chat_id: int) -> str | None:
+    """Why the arguments cannot name a destination, or None."""
+    from bot.features.access.rules import level_of
+
+    if level_of(county) != "county":
+        return f"--county {county}: a 6-digit county code such as 410225"
+    if chat_id == 0:
+        return "--chat: a Telegram chat id (groups are negative, e.g. -1001234567890)"
+    return None
+
+
+def operator() -> str:
+    """Who runs the command, as an audit actor and `added_by`: cli:<os user>."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = "unknown"
+    return "cli:" + (re.sub(r"[^\w.@-]", "_", name)[:120] or "unknown")
+
+
+async def _add(db_url: str, county: str, chat_id: int) -> Any:
+    """Add the destination and audit it."""
+    from storage.models import utc_now
+    from storage.repositories import audit, hr_destinations
+
+    async def add(session: Any) -> Any:
+        """Add, then audit."""
+        now = utc_now()
+        row, created = await hr_destinations.add_destination(
+            session=session, county_code=county, chat_id=chat_id, added_by=operator(), now=now
+        )
+        await _audit(audit, session, row.id, "add" if created else "revive", county)
+        return row, created
+
+    return await _with_session(db_url, add)
+
+
+async def _remove(db_url: str, county: str, chat_id: int) -> int | None:
+    """Remove the destination and audit it."""
+    from storage.models import utc_now
+    from storage.repositories import audit, hr_destinations
+
+    async def remove(session: Any) -> int | None:
+        """Remove, then audit."""
+        removed = await hr_destinations.remove_destination(
+            session=session, county_code=county, chat_id=chat_id, now=utc_now()
+        )
+        if removed is not None:
+            await _audit(audit, session, removed, "remove", county)
+        return removed
+
+    return await _with_session(db_url, remove)
+
+
+async def _list(db_url: str, all_rows: bool) -> Any:
+    """The destinations with their counts."""
+    from storage.repositories import hr_destinations
+
+    return await _with_session(
+        db_url, lambda session: hr_destinations.list_destinations(session=session, include_removed=all_rows)
+    )
+
+
+async def _audit(audit: Any, session: Any, destination_id: int | None, what: str, county: str) -> None:
+    """One audit entry for a change made from the command line."""
+    await audit.record(
+        session=session, actor=operator(), action="hr.destinations", target_kind="hr_destination",
+        target_id=destination_id, channel="cli", detail=f"{what} county={county}",
+    )  # fmt: skip
+
+
+async def _with_session(db_url: str, work: Any) -> Any:
+    """Run `work(session)` on a fresh database handle."""
+    from storage.db import Database
+
+    database = Database.from_url(db_url)
+    try:
+        async with database.session() as session:
+            return await work(session)
+    finally:
+        await database.dispose()
+
+
+def _run(db_url: str, make: Any) -> Any:
+    """Upgrade the schema, then run the coroutine `make` gives on a fresh event loop."""
+    from storage import migrate
+
+    migrate.upgrade(db_url)
+    return asyncio.run(make())
+
+
+def _fail(message: str) -> int:
+    """Print a one-line error on stderr and give the usage exit code."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_USAGE

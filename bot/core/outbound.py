@@ -1,0 +1,43 @@
+"""Messages the bot sends on its own (reminders, follow-up news), through the user's channel.
+
+The core never imports a channel: each channel registers, at start-up, a sender for its keys.
+A sender returns False when it cannot deliver now (no such chat, a closed WeChat window), so
+the caller can keep the message for later and say so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.core.identity import channel_of
+from dialogs.model import Reply
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[str, list[Reply], str], Awaitable[bool]]
+
+
+class Outbound:
+    """Channel name -> the sender of replies to that channel's keys."""
+
+    def __init__(self) -> None:
+        self._senders: dict[str, Sender] = {}
+
+    def register(self, channel: str, sender: Sender) -> None:
+        """Let `channel`'s keys receive messages through `sender`."""
+        self._senders[channel] = sender
+
+    def reaches(self, key: str) -> bool:
+        """True when a sender for the key's channel is registered."""
+        channel = channel_of(key)
+        return channel is not None and channel in self._senders
+
+    async def send(self, key: str, replies: list[Reply], lang: str) -> bool:
+        """Send replies to a user; False when no channel of this process can deliver them now."""
+        channel = channel_of(key)
+        sender = self._senders.get(channel or "")
+        if sender is None:
+            log.debug("no sender for channel %s", channel)
+            return False
+        return await sender(key, replies, lang)

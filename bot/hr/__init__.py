@@ -1,1 +1,0 @@
-"""The county HR side: chat commands, follow-up buttons, reminders; tables for the CLI (bot.hr.tables)."""

@@ -1,0 +1,1 @@
+"""Tables of the WeCom channel (model families as in storage/models.py)."""
