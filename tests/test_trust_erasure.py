@@ -97,3 +97,19 @@ async def test_it_shows_what_goes_asks_and_counts(db, cipher, url, capsys) -> No
     outbox, people, households, drafts = await snapshot(db)
     assert people == before[1] - 2 and len(households) == HOUSEHOLDS - 1 and drafts == before[3]
     assert {county for county, _ in outbox} == {"410225"}
+
+
+# ---------------------------------------------------------------- /forget answered "不删除"
+
+
+def test_forget_answered_keep_deletes_nothing_and_confirm_drops_the_draft() -> None:
+    from dialogs.model import State
+    from tests.test_intake_dialog import cmd, feed, press
+
+    state, _ = feed(State(), cmd("intake"), press("worker"))
+    unfinished = dict(state.answers)
+    assert unfinished
+    state, _ = feed(state, cmd("forget"), press("keep"))
+    assert state.drafts["intake"]["answers"] == unfinished  # "不删除": the unfinished intake is kept
+    state, _ = feed(state, cmd("forget"), press("confirm"))
+    assert not state.drafts and not state.answers
