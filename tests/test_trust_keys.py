@@ -64,7 +64,7 @@ def test_weak_data_keys_are_refused_with_one_line(value: str) -> None:
 
 def test_telegram_without_data_key_is_refused(tmp_path: Path) -> None:
     settings = load_settings(bot_token=TOKEN, data_dir=tmp_path, data_key="")
-    with pytest.raises(SettingsError, match="setting DATA_KEY: required on Telegram"):
+    with pytest.raises(SettingsError, match="setting DATA_KEY: required for Telegram"):
         settings.cipher_secrets(required=True)
     assert not (tmp_path / "data.key").exists()  # no development key was made on the way
 

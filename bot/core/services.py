@@ -9,6 +9,8 @@ from bot.core.effects import Effects
 from bot.core.outbound import Outbound
 from bot.core.settings import Settings, SettingsError
 from bot.features.access import effects as access_effects
+from bot.features.delivery.channel import DigestChannels
+from bot.features.hr import notices
 from bot.features.intake import effects as intake_effects
 from content.book import load_book
 from dialogs.areas import AreaIndex
@@ -31,6 +33,7 @@ class Services:
     effects: Effects
     cipher: Cipher
     outbound: Outbound = field(default_factory=Outbound)  # channels register their senders
+    digests: DigestChannels = field(default_factory=DigestChannels)  # and their HR digest senders
 
     async def close(self) -> None:
         """Close the stores."""
@@ -38,13 +41,14 @@ class Services:
         await self.database.dispose()
 
 
-async def open_services(settings: Settings, *, telegram: bool = False) -> Services:
+async def open_services(settings: Settings, *, production: bool = False) -> Services:
     """Check the content and DATA_KEY, bring the database to the latest schema, open the stores.
 
-    On Telegram (`telegram`) DATA_KEY must be set: the development key is for the console and tests.
+    With real people's chats (`production`: Telegram, WeCom) DATA_KEY must be set: the development
+    key is for the console and tests.
     """
     book = load_book()
-    cipher = Cipher.from_secret(settings.cipher_secrets(required=telegram))
+    cipher = Cipher.from_secret(settings.cipher_secrets(required=production))
     url = settings.db_url
     if url.startswith("sqlite"):
         private_dir(settings.data_dir)
@@ -55,15 +59,20 @@ async def open_services(settings: Settings, *, telegram: bool = False) -> Servic
     book = replace(book, context={**book.context, "areas": await _area_index(database)})
     conversations = open_conversations(url)
     await conversations.start()
-    effects = _effects(settings, cipher)
-    return Services(book=book, database=database, conversations=conversations, effects=effects, cipher=cipher)
+    outbound = Outbound()
+    effects = _effects(settings, cipher, outbound)
+    return Services(
+        book=book, database=database, conversations=conversations, effects=effects, cipher=cipher,
+        outbound=outbound,
+    )  # fmt: skip
 
 
-def _effects(settings: Settings, cipher: Cipher) -> Effects:
-    """The event handlers of every feature."""
+def _effects(settings: Settings, cipher: Cipher, outbound: Outbound) -> Effects:
+    """The event handlers of every feature, and what runs whenever a user writes."""
     effects = Effects()
     intake_effects.register(effects, cipher=cipher)
     access_effects.register(effects, cipher=cipher, bot_username=settings.bot_username)
+    notices.register(effects, outbound)  # HR news held for a household goes out when it writes
     return effects
 
 
