@@ -139,3 +139,11 @@ async def test_rotation_re_seals_drafts_and_the_check_value(db: Database, cipher
         (stored,) = (await session.exec(select(Conversation))).all()
         await keys.check_key(session=session, cipher=new_only)  # the old key may go now
     assert unseal(stored.state, new_only, "zh_Hans").answers == {"h.phone": "13812345678"}
+
+
+def test_an_invitation_code_from_a_deep_link_is_not_stored(cipher: Cipher) -> None:
+    state = State(lang="zh_Hans", flow="menu", step="main", data={"start_payload": "i_s3cretInvitationCode"})
+    stored = seal(state, cipher)
+    assert "s3cretInvitationCode" not in stored
+    poster = State(lang="zh_Hans", data={"start_payload": "v_410225101201"})  # a village poster's link stays
+    assert "v_410225101201" in seal(poster, cipher)

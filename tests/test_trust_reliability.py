@@ -59,3 +59,27 @@ async def test_a_server_refusing_set_my_commands_only_costs_the_menu(
             welcome, _ = await say(fake, USER, "/start", expect=2)
     assert welcome.text
     assert any("setMyCommands" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_flood_of_messages_gets_a_few_replies_and_one_slow_down(fake, tmp_path: Path) -> None:
+    async with polling_bot(settings_for(fake, tmp_path)):
+        await say(fake, USER, "/start", expect=2)
+        before = len(fake.messages_to(USER))
+        for _ in range(300):
+            fake.user_sends(USER, "/help")
+        await fake.wait_idle(timeout=60, settle=1.0)
+    replies = fake.messages_to(USER)[before:]
+    slow_down = [m for m in replies if "太快" in m.text]
+    assert len(slow_down) == 1
+    answered = (len(replies) - 1) // 2  # each /help is answered with 2 messages
+    assert answered < 80, answered  # the burst and a few a second, not 300
+
+
+def test_the_flood_gate_refills() -> None:
+    from bot.core.flood import FloodGate, Verdict
+
+    gate = FloodGate(burst=3, rate=1.0)
+    verdicts = [gate.admit("tg:1", 0.0) for _ in range(5)]
+    assert verdicts == [Verdict.PASS] * 3 + [Verdict.WARN, Verdict.DROP]
+    assert gate.admit("tg:2", 0.0) is Verdict.PASS  # others are not held back
+    assert gate.admit("tg:1", 1.5) is Verdict.PASS  # a second later: one more

@@ -14,8 +14,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot.core.flood import FloodGate, Verdict
 from bot.core.services import Services
-from content.i18n import language_from_telegram
+from content.i18n import Translator, language_from_telegram
 from dialogs.model import DEFAULT_LANGUAGE
 
 REDELIVERY_WINDOW_S = 24 * 3600
@@ -47,8 +48,9 @@ def conversation_key(update: Update) -> tuple[str, Any] | None:
 class ConversationMiddleware(BaseMiddleware):
     """Open the session and lock the user's conversation row for the whole update."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, flood: FloodGate | None = None) -> None:
         self.services = services
+        self.flood = flood or FloodGate()
 
     async def __call__(
         self,
@@ -62,6 +64,14 @@ class ConversationMiddleware(BaseMiddleware):
         if found is None:
             return await self._outside_dialogs(handler, event, data)
         key, sender = found
+        verdict = self.flood.admit(key, time.monotonic())
+        if verdict is not Verdict.PASS:
+            if verdict is Verdict.WARN:  # once; the rest of the flood goes unanswered
+                lang = language_from_telegram(getattr(sender, "language_code", None))
+                await data["bot"].send_message(
+                    int(key.partition(":")[2]), Translator(lang).text("core.slow_down")
+                )
+            return None
         after_commit: list[Callable[[], Awaitable[Any]]] = []
         async with self.services.conversations.open(key) as slot:
             if already_applied(event.update_id, slot.last_update_id, slot.updated_at, time.time()):
