@@ -285,3 +285,16 @@ async def test_forget_of_an_entry_held_beside_a_work_teams_family_keeps_the_fami
         done, work_team, _ = await press(fake, SELF, "confirm", expect=3)
         assert "已经删除" in done.text and "县人社局" in work_team.text
     assert await households(settings) == [HEAD]  # the work team's record stays
+
+
+async def test_forget_deletes_the_bots_messages_that_showed_the_intake(fake, tmp_path):
+    settings = settings_for(fake, tmp_path)
+    async with polling_bot(settings):
+        welcome, _ = await say(fake, SELF, "/start", expect=2)
+        (intake,) = await say(fake, SELF, "/intake")
+        await say(fake, SELF, "/forget")
+        await press(fake, SELF, "confirm", expect=2)
+        await fake.wait_idle(settle=0.5)
+    shown = {m.message_id: m.deleted for m in fake.messages_to(SELF)}
+    assert shown[intake.message_id] is True  # the intake's message is gone from the chat
+    assert shown[welcome.message_id] is False  # the welcome showed nothing of the person
