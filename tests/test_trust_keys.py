@@ -127,7 +127,14 @@ async def test_data_stored_before_the_check_value_is_tried(db: Database, cipher:
 
 
 async def test_rotation_re_seals_drafts_and_the_check_value(db: Database, cipher: Cipher) -> None:
-    draft = State(lang="zh_Hans", flow="intake", step="h_phone", answers={"h.phone": "13812345678"})
+    kept = {"step": "h_name", "answers": {"h.number": "4102251012010001"}}  # an intake put aside
+    draft = State(
+        lang="zh_Hans",
+        flow="intake",
+        step="h_phone",
+        answers={"h.phone": "13812345678"},
+        drafts={"check": kept},
+    )
     async with db.session() as session:
         session.add(Conversation(key="tg:42", state=seal(draft, cipher), updated_at=0.0))
         await keys.check_key(session=session, cipher=cipher)
@@ -138,7 +145,8 @@ async def test_rotation_re_seals_drafts_and_the_check_value(db: Database, cipher
     async with db.session() as session:
         (stored,) = (await session.exec(select(Conversation))).all()
         await keys.check_key(session=session, cipher=new_only)  # the old key may go now
-    assert unseal(stored.state, new_only, "zh_Hans").answers == {"h.phone": "13812345678"}
+    opened = unseal(stored.state, new_only, "zh_Hans")
+    assert opened.answers == {"h.phone": "13812345678"} and opened.drafts == {"check": kept}
 
 
 def test_an_invitation_code_from_a_deep_link_is_not_stored(cipher: Cipher) -> None:

@@ -27,7 +27,7 @@ from storage.models_trust import KeyCheck
 
 BATCH = 500
 ModelT = TypeVar("ModelT", Household, Member)
-SEALED_ANSWERS = re.compile(r'"answers":"(gAAAAA[A-Za-z0-9_=-]+)"')  # see bot.sealing
+SEALED = re.compile(r'"(gAAAAA[A-Za-z0-9_=-]+)"')  # the answers and kept drafts, see bot.core.sealing
 
 
 class KeyMismatch(ValueError):
@@ -153,11 +153,10 @@ async def _rotate_drafts(session: AsyncSession, cipher: Cipher) -> int:
         statement = select(Conversation).where(Conversation.key > last).order_by(col(Conversation.key))
         batch = list((await session.exec(statement.limit(BATCH))).all())
         for conversation in batch:
-            found = SEALED_ANSWERS.search(conversation.state)
-            if found:
-                token = found.group(1)
+            tokens = set(SEALED.findall(conversation.state))
+            for token in tokens:
                 conversation.state = conversation.state.replace(token, cipher.rotate(token))
-                rewritten += 1
+            rewritten += bool(tokens)
         if len(batch) < BATCH:
             return rewritten
         last = batch[-1].key
