@@ -83,3 +83,9 @@ def test_the_flood_gate_refills() -> None:
     assert verdicts == [Verdict.PASS] * 3 + [Verdict.WARN, Verdict.DROP]
     assert gate.admit("tg:2", 0.0) is Verdict.PASS  # others are not held back
     assert gate.admit("tg:1", 1.5) is Verdict.PASS  # a second later: one more
+    queued = FloodGate(burst=100, rate=1.0, max_waiting=2)
+    with queued.waiting("tg:3"), queued.waiting("tg:3"):
+        assert queued.admit("tg:3", 0.0) is Verdict.PASS  # two waiting: a third may queue
+        with queued.waiting("tg:3"):
+            assert queued.admit("tg:3", 0.0) is Verdict.WARN  # a batch piling up: a flood
+    assert queued.admit("tg:3", 0.0) is Verdict.PASS  # the queue has drained

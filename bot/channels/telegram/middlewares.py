@@ -72,6 +72,18 @@ class ConversationMiddleware(BaseMiddleware):
                     int(key.partition(":")[2]), Translator(lang).text("core.slow_down")
                 )
             return None
+        with self.flood.waiting(key):
+            return await self._in_turn(handler, event, data, key, sender)
+
+    async def _in_turn(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+        key: str,
+        sender: Any,
+    ) -> Any:
+        """The update applied under the user's row lock; its replies sent once it is committed."""
         after_commit: list[Callable[[], Awaitable[Any]]] = []
         async with self.services.conversations.open(key) as slot:
             if already_applied(event.update_id, slot.last_update_id, slot.updated_at, time.time()):
