@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 
 .PHONY: run test chat lint clean
 
-$(BIN)/outreach: pyproject.toml
+# Exactly the versions (and files, by hash) in requirements.lock; the project itself without its
+# dependencies. README "Dependencies" says how to update the lock.
+$(BIN)/outreach: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(BIN)/outreach
 
 run: $(BIN)/outreach

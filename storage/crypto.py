@@ -34,6 +34,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from storage.files import private_dir
+
 log = logging.getLogger(__name__)
 
 MIN_SECRET_LENGTH = 32  # characters; token_urlsafe(32) gives 43
@@ -209,11 +211,3 @@ def dev_secret(data_dir: str | Path) -> str:
             handle.write(secret + "\n")
     log.warning("DATA_KEY is not set: using the development key in %s; production must set DATA_KEY", path)
     return secret
-
-
-def private_dir(path: str | Path) -> Path:
-    """A folder only its owner can enter (0700), created if missing, whatever the umask."""
-    folder = Path(path)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    return folder

@@ -16,8 +16,12 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def build_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
-    """An async engine for a plain URL; SQLite connections get WAL and the other pragmas."""
+    """An async engine for a plain URL; SQLite connections get WAL and the other pragmas.
+
+    Bound parameters (names, numbers) never reach logs or exception text: hide_parameters.
+    """
     parsed = parse_url(url)
+    engine_kwargs.setdefault("hide_parameters", True)
     if parsed.is_sqlite:
         engine = create_async_engine(parsed.async_url, **engine_kwargs)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)

@@ -111,7 +111,8 @@ def _csv_head(columns: Sequence[Column]) -> bytes:
 
 def _join_parts(parts: list[Path], head: bytes, out: Path) -> None:
     """Append the parts after the first (without their head) to it, then move it to `out`."""
-    with parts[0].open("ab") as joined:
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)  # a part swapped for a symlink
+    with os.fdopen(os.open(parts[0], flags), "ab") as joined:
         for part in parts[1:]:
             with part.open("rb") as source:
                 if source.read(len(head)) != head:

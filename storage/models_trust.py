@@ -2,6 +2,8 @@
 
 household_link  a held entry (a household-role submission that matched a family someone else
                 entered) beside the stored household it matched; HR decides, the decision is audited
+sent_message    the bot's own messages that showed a person's data (the intake's cards and review), so
+                that /forget can delete them in the chat while Telegram still allows it (48 hours)
 key_check       one row: a keyed hash of a fixed label under the DATA_KEY that sealed the data, so
                 that a wrong key is refused at start instead of sealing new data under a second key
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger, Double
 from sqlmodel import Field, SQLModel
 
 from storage.models import CODE_LENGTH, HASH_LENGTH, KEY_LENGTH, UTCDateTime, utc_now
@@ -53,3 +56,14 @@ class KeyCheck(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     value: str = Field(max_length=HASH_LENGTH)
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class SentMessage(SQLModel, table=True):
+    """One message the bot sent that showed a person's data; kept 48 hours at most."""
+
+    __tablename__ = "sent_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_key: str = Field(max_length=KEY_LENGTH, index=True)
+    message_id: int = Field(sa_type=BigInteger)
+    sent_at: float = Field(sa_type=Double)  # epoch seconds, compared with time.time()

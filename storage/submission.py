@@ -6,6 +6,7 @@ guardian's separate consent).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Literal
 
@@ -101,6 +102,18 @@ class Submission(_Part):
     def county_code(self) -> str:
         """The county: the first 6 digits of the village code."""
         return self.village_code[:6]
+
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def valid_resident_id(value: str) -> bool:
+    """Whether a (normalised) value is a whole resident ID number with the right check character."""
+    if not re.match(ID_PATTERN, value):
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(value[:17], ID_WEIGHTS, strict=True))
+    return ID_CHECK[total % 11] == value[17]
 
 
 def consent_given(raw: dict[str, Any]) -> bool:

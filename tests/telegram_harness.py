@@ -11,12 +11,15 @@ from bot.channels.telegram.app import run_polling
 from bot.core.settings import Settings, load_settings
 from tests.fakebot import FakeBotAPI, SentMessage
 
+TEST_DATA_KEY = "telegram-test-data-key-0123456789-abcdefghij"
+
 
 def settings_for(fake: FakeBotAPI, data_dir: Path, database_url: str | None = None) -> Settings:
     """Settings pointing the bot at the fake server and a test database."""
     return load_settings(
-        bot_token=fake.token, telegram_api_url=fake.base_url, data_dir=data_dir, database_url=database_url
-    )
+        bot_token=fake.token, telegram_api_url=fake.base_url, data_dir=data_dir, database_url=database_url,
+        data_key=TEST_DATA_KEY,
+    )  # fmt: skip
 
 
 @contextlib.asynccontextmanager

@@ -125,7 +125,7 @@ async def test_erasing_a_member_leaves_nothing_of_them_and_keeps_the_household(d
     await seed(db, cipher)
     needles = [SON, SON_RENAMED, SON_ID]
     assert await leftovers(db, cipher, needles)  # the scan does see them before
-    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID) == 0
+    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID, yes=True) == 0
     assert await leftovers(db, cipher, needles) == []
     async with db.session() as session:
         households = (await session.exec(select(Household).order_by(Household.id))).scalars().all()
@@ -144,7 +144,7 @@ async def test_erasing_a_member_leaves_nothing_of_them_and_keeps_the_household(d
 async def test_erasing_a_household_leaves_nothing_of_anyone_in_it(db, cipher, url):
     await seed(db, cipher)
     needles = [HEAD, HEAD_ID, PHONE, NEW_PHONE, NUMBER, SON, SON_RENAMED, SON_ID]
-    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], household=NUMBER) == 0
+    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], household=NUMBER, yes=True) == 0
     assert await leftovers(db, cipher, needles) == []
     assert await leftovers(db, cipher, [OTHER, OTHER_ID, OTHER_PHONE, OTHER_CHILD]) != []  # B is untouched
     (entry,) = await audit_entries(db)
@@ -191,7 +191,7 @@ async def test_a_namesake_in_another_village_is_left_alone(db, cipher):
 
 
 async def test_an_unknown_person_is_reported_and_audited(db, cipher, url):
-    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID) == 1
+    assert await asyncio.to_thread(cli_access.erase, url, [SECRET], person=SON_ID, yes=True) == 1
     (entry,) = await audit_entries(db)
     assert entry.detail == "nothing_found" and SON_ID not in str(entry.model_dump())
     assert await asyncio.to_thread(cli_access.erase, url, [SECRET]) == 2
@@ -273,3 +273,28 @@ async def test_forget_by_a_worker_only_clears_drafts_and_says_so(fake, tmp_path,
         staff, _ = await press(fake, WORKER, "confirm", expect=2)
         assert "没有填完的内容已经清除" in staff.text
     assert await households(settings) == [HEAD]
+
+
+async def test_forget_of_an_entry_held_beside_a_work_teams_family_keeps_the_family(fake, tmp_path):
+    settings = settings_for(fake, tmp_path)
+    await submit_own(settings, WORKER, "worker")  # the work team's record of the family
+    await submit_own(settings, SELF, "household")  # a chat that knows their numbers: held beside it
+    async with polling_bot(settings):
+        await say(fake, SELF, "/start", expect=2)
+        await say(fake, SELF, "/forget")
+        done, work_team, _ = await press(fake, SELF, "confirm", expect=3)
+        assert "已经删除" in done.text and "县人社局" in work_team.text
+    assert await households(settings) == [HEAD]  # the work team's record stays
+
+
+async def test_forget_deletes_the_bots_messages_that_showed_the_intake(fake, tmp_path):
+    settings = settings_for(fake, tmp_path)
+    async with polling_bot(settings):
+        welcome, _ = await say(fake, SELF, "/start", expect=2)
+        (intake,) = await say(fake, SELF, "/intake")
+        await say(fake, SELF, "/forget")
+        await press(fake, SELF, "confirm", expect=2)
+        await fake.wait_idle(settle=0.5)
+    shown = {m.message_id: m.deleted for m in fake.messages_to(SELF)}
+    assert shown[intake.message_id] is True  # the intake's message is gone from the chat
+    assert shown[welcome.message_id] is False  # the welcome showed nothing of the person

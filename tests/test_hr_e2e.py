@@ -10,7 +10,7 @@ from storage.crypto import Cipher
 from storage.db import Database
 from tests.fakebot import FakeBotAPI
 from tests.hr_support import GROUP_A, HR_A, STRANGER, VILLAGE_A, staff, submission, submit
-from tests.telegram_harness import polling_bot, say, settings_for
+from tests.telegram_harness import TEST_DATA_KEY, polling_bot, say, settings_for
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ async def fake():
 
 async def prepare(tmp_path) -> None:
     """A migrated database with HR staff, their group, and one household's wish."""
-    settings = load_settings(data_dir=tmp_path, bot_token=None)
+    settings = load_settings(data_dir=tmp_path, bot_token=None, data_key=TEST_DATA_KEY)
     await migrate.upgrade_async(settings.db_url)
     db = Database.from_url(settings.db_url)
     try:

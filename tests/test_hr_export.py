@@ -115,7 +115,7 @@ def test_csv_is_utf8_with_a_bom_for_excel(prepared, tmp_path):
     assert "李孩" not in data.decode("utf-8-sig") and not any(i in data.decode() for i in CHILD_IDS)
     (entry,) = audit_entries(prepared)
     assert (entry.action, entry.channel, entry.target_id) == ("hr.export", "cli", COUNTY_A)
-    assert entry.detail == f"rows={HOUSEHOLDS_A} format=csv"
+    assert entry.detail == f"rows={HOUSEHOLDS_A} format=csv os_user={cli_actor()}"
 
 
 def test_since_keeps_later_records_only(prepared, tmp_path):
@@ -130,8 +130,8 @@ def test_unmasked_is_refused_for_others_and_audited(prepared, tmp_path):
     assert export(prepared, out, "csv", unmasked=True, as_telegram_id=HR_A) == 3
     assert not out.exists()
     assert [(e.actor, e.action, e.detail) for e in audit_entries(prepared)] == [
-        (cli_actor(), "access.refused", "action=hr.export_unmasked"),
-        (f"tg:{HR_A}", "access.refused", "action=hr.export_unmasked"),
+        (cli_actor(), "access.refused", f"action=hr.export_unmasked os_user={cli_actor()}"),
+        (f"tg:{HR_A}", "access.refused", f"action=hr.export_unmasked os_user={cli_actor()}"),
     ]
 
 
@@ -143,6 +143,7 @@ def test_unmasked_for_an_admin_has_full_numbers_and_is_audited(prepared, tmp_pat
     assert rows[1][10] == "13800000100"
     (entry,) = audit_entries(prepared)
     assert (entry.actor, entry.action) == (f"tg:{ADMIN}", "hr.export_unmasked")
+    assert entry.detail.endswith(f"os_user={cli_actor()}")  # the Telegram id is only claimed: who ran it
 
 
 def test_bad_arguments_are_refused(prepared, tmp_path):

@@ -117,3 +117,11 @@ async def test_the_birth_date_is_not_stored_in_clear(db: Database, cipher, url: 
         path = Path(url.removeprefix("sqlite:///"))
         data = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
         assert b"2010-03-01" not in data and b"20100301" not in data
+
+
+def test_the_review_screen_masks_the_household_number_and_phone() -> None:
+    from dialogs.intake_screens import household
+
+    shown = repr(household({"h.name": "王建国", "h.number": "4102251012010001", "h.phone": "13812345678"}))
+    assert "4102251012010001" not in shown and "4102************" in shown
+    assert "13812345678" not in shown and "*******5678" in shown

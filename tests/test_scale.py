@@ -42,7 +42,7 @@ from tests.fakebot import FakeBotAPI
 from tests.test_webhook import free_port
 
 ANSWERS = 8
-SECRET = "scale-test-secret"
+SECRET = "scale-test-secret-0123456789-abcdef"
 ROOT = Path(__file__).resolve().parents[1]
 # The parent process of `outreach run --webhook --workers 2`, serving the recording dialog.
 WORKERS_MAIN = """

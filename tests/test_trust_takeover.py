@@ -200,3 +200,38 @@ async def test_two_intakes_of_the_same_new_family_at_once_keep_both(
     assert two.held_household_ids == (two.household_id,)
     (link,) = await rows(db, HouseholdLink)
     assert (link.held_household_id, link.stored_household_id) == (two.household_id, one.household_id)
+
+
+async def test_outreach_reconcile_shows_both_and_decides(
+    db: Database, cipher: Cipher, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli.reconcile import reconcile_decide, reconcile_list
+    from tests.access_support import SECRET
+
+    stored = await submit(db, cipher, family(), who=WORKER)
+    held = await submit(db, cipher, stranger(), who=STRANGER)
+    assert await asyncio.to_thread(reconcile_list, url, [SECRET], "410225") == 0
+    shown = capsys.readouterr().out
+    assert f"household {held.household_id}" in shown and f"household {stored.household_id}" in shown
+    assert "HELD" in shown and "STORED" in shown and HEAD in shown and "张三" in shown
+    assert GIRL_ID not in shown and PHONE not in shown and STRANGER_PHONE not in shown
+    (link,) = await rows(db, HouseholdLink)
+    assert await asyncio.to_thread(reconcile_decide, url, link.id, "keep_stored") == 0
+    assert await asyncio.to_thread(reconcile_decide, url, link.id, "keep_stored") == 1  # decided already
+    assert not await rows(db, Household, Household.id == held.household_id)
+
+
+async def test_a_stranger_claiming_to_be_the_work_team_is_still_held(db: Database, cipher: Cipher) -> None:
+    """Through the bot's intake effect: the claim is checked against stored roles, then held."""
+    from bot.features.intake.effects import checked_provenance, record_intake
+    from content.benefits import load_rules
+
+    stored = await submit(db, cipher, family(), who=WORKER)
+    claim = stranger() | {"answered_by": "worker"}  # "我是工作队员", without the role
+    async with db.session() as session:
+        checked = await checked_provenance(claim, key=STRANGER, session=session)
+        result = await record_intake(
+            session=session, submission=checked, cipher=cipher, submitted_by=STRANGER, rules=load_rules()
+        )
+    assert result.held_household_ids == (result.household_id,) != (stored.household_id,)
+    await assert_family_untouched(db, cipher, stored.household_id)

@@ -11,6 +11,7 @@ import aiohttp
 from bot.channels.telegram.app import run_webhook
 from bot.core.settings import load_settings
 from tests.fakebot import FakeBotAPI
+from tests.telegram_harness import TEST_DATA_KEY
 
 USER = 5151
 
@@ -34,13 +35,17 @@ def start_update(update_id: int) -> dict:
     }  # fmt: skip
 
 
+WEBHOOK_SECRET = "s3cret-token-0123456789-abcdef"
+
+
 async def test_webhook_checks_secret_and_answers(tmp_path):
     async with FakeBotAPI() as fake:
         fake.add_chat(USER, first_name="李强")  # Telegram knows the chat; the update reaches us by webhook
         port = free_port()
         settings = load_settings(
             bot_token=fake.token, telegram_api_url=fake.base_url, data_dir=tmp_path,
-            webhook_url="https://bot.example.org", webhook_secret="s3cret-token", webhook_port=port,
+            webhook_url="https://bot.example.org", webhook_secret=WEBHOOK_SECRET, webhook_port=port,
+            data_key=TEST_DATA_KEY,
         )  # fmt: skip
         ready = asyncio.Event()
         task = asyncio.create_task(run_webhook(settings, ready=ready))
@@ -54,7 +59,7 @@ async def test_webhook_checks_secret_and_answers(tmp_path):
                 )
                 assert wrong.status == 401
                 good = await http.post(
-                    url, json=start_update(2), headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+                    url, json=start_update(2), headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
                 )
                 assert good.status == 200
             welcome, menu = await fake.wait_for_messages(USER, 2)

@@ -202,8 +202,10 @@ def _print_invitation(invitation: Any, secret: str, bot_username: str | None, qr
     print(f"code\t{secret}\nlink\t{link}")
     if qr_path is not None:
         from bot.features.poster import qr_image
+        from storage.files import output_file
 
-        qr_image(link).save(qr_path, format="PNG")
+        with output_file(qr_path, "wb") as out:  # 0600: the code in it makes someone staff
+            qr_image(link).save(out, format="PNG")
         print(f"qr\t{qr_path}")
     return EXIT_OK
 
@@ -264,11 +266,57 @@ def _since(text: str | None) -> datetime | None:
 
 
 def erase(
-    db_url: str, secrets: Sequence[str], person: str | None = None, household: str | None = None
+    db_url: str,
+    secrets: Sequence[str],
+    person: str | None = None,
+    household: str | None = None,
+    *,
+    yes: bool = False,
+    confirm: Callable[[str], bool | None] | None = None,
 ) -> int:
-    """Erase a person (resident ID number) or a household (household number) everywhere."""
+    """Erase a person (resident ID number) or a household (household number) everywhere.
+
+    Only whole numbers match. What would go is shown first, then asked (`confirm`, the terminal
+    by default) unless `yes`; without a terminal and without `yes` nothing is erased.
+    """
     if (person is None) == (household is None):
         return _fail("give exactly one of --person ID-NUMBER or --household NUMBER")
+    problem = _identifier_problem(person, household)
+    if problem is not None:
+        return _fail(problem)
+    preview = _run(db_url, _erasure(secrets, person, household, preview=True))
+    if not preview.found:
+        _run(db_url, _erasure(secrets, person, household, preview=False))  # touches nothing; audited
+        return _fail("no such person or household in the records; nothing was erased", EXIT_NOT_FOUND)
+    _print_counts("would erase", preview)
+    if not yes:
+        answer = (confirm or _ask_terminal)("erase all of this? [y/N] ")
+        if answer is None:
+            return _fail("not a terminal: run it again with --yes to erase without asking")
+        if not answer:
+            print("nothing was erased")
+            return EXIT_OK
+    erased = _run(db_url, _erasure(secrets, person, household, preview=False))
+    _print_counts("erased", erased)
+    return EXIT_OK
+
+
+def _identifier_problem(person: str | None, household: str | None) -> str | None:
+    """Why the number given cannot name anyone (a part of a number must never match), or None."""
+    from storage.crypto import normalise
+    from storage.submission import HOUSEHOLD_NUMBER_PATTERN, valid_resident_id
+
+    if person is not None and not valid_resident_id(normalise(person)):
+        return "--person needs a whole resident ID number (18 characters, valid check character)"
+    if household is not None and not re.match(HOUSEHOLD_NUMBER_PATTERN, normalise(household)):
+        return "--household needs a whole household number (4 to 32 letters and digits)"
+    return None
+
+
+def _erasure(
+    secrets: Sequence[str], person: str | None, household: str | None, *, preview: bool
+) -> Callable[[Any], Awaitable[Any]]:
+    """The work of one erasure (or its preview, rolled back)."""
     from storage.crypto import Cipher
 
     cipher = Cipher.from_secret(list(secrets))
@@ -276,19 +324,36 @@ def erase(
     async def work(session: Any) -> Any:
         from storage.repositories import erasure
 
+        common = {
+            "session": session,
+            "cipher": cipher,
+            "actor": actor(),
+            "channel": CHANNEL,
+            "preview": preview,
+        }
         if person is not None:
-            return await erasure.erase_person(
-                session=session, cipher=cipher, id_number=person, actor=actor(), channel=CHANNEL
-            )
-        return await erasure.erase_household(
-            session=session, cipher=cipher, household_number=str(household), actor=actor(), channel=CHANNEL
-        )
+            return await erasure.erase_person(id_number=person, **common)
+        return await erasure.erase_household(household_number=str(household), **common)
 
-    erased = _run(db_url, work)
+    return work
+
+
+def _print_counts(title: str, erased: Any) -> None:
+    """Rows per table, and the texts scrubbed."""
+    print(f"{title}:")
     for table, count in erased.counts.items():
-        print(f"{table}\t{count}")
-    print(f"scrubbed\t{erased.scrubbed}")
-    return EXIT_OK if erased.found else _fail("no such person or household in the records", EXIT_NOT_FOUND)
+        print(f"  {table}\t{count}")
+    print(f"  scrubbed texts\t{erased.scrubbed}")
+
+
+def _ask_terminal(question: str) -> bool | None:
+    """The answer typed at the terminal (y or yes), or None when stdin is not a terminal."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def purge(db_url: str, draft_days: int, closed_days: int) -> int:

@@ -104,7 +104,8 @@ def export_command(
             export_job(db_url, t, query, out, fmt, workers), progress=reporter, cipher=cipher
         )
     action = "hr.export_unmasked" if unmasked else "hr.export"
-    _run(lambda: _audit(db_url, actor, action, county, f"rows={written} format={fmt}"))
+    # The Telegram id is only claimed on the command line: the OS account that ran it is recorded too.
+    _run(lambda: _audit(db_url, actor, action, county, f"rows={written} format={fmt} os_user={cli_actor()}"))
     print(f"wrote {written:,} records to {out}", file=sys.stderr)
     return OK
 
@@ -118,7 +119,7 @@ async def _may_unmask(url: str, actor: str, telegram_id: int | None, county: str
         if not allowed:
             await audit.record(
                 session=session, actor=actor, action="access.refused", target_kind="county",
-                target_id=county, channel=CHANNEL, detail="action=hr.export_unmasked",
+                target_id=county, channel=CHANNEL, detail=f"action=hr.export_unmasked os_user={cli_actor()}",
             )  # fmt: skip
         return allowed
 

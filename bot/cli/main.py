@@ -14,6 +14,7 @@ import typer
 
 from bot.cli import checks
 from bot.cli.checks import CliError
+from bot.core import logs
 from bot.core.settings import Settings, SettingsError, load_settings
 from content.errors import ContentError
 
@@ -45,13 +46,7 @@ def _settings(*, log_file: Path | None = None) -> Settings:
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
     if log_file is not None:
         handler = logging.FileHandler(_data_dir(settings) / log_file.name, encoding="utf-8")
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=[handler],
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations at start-up are routine
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # a line per update at INFO
+    logs.configure(settings.log_level, handler)  # no personal data in the logs at any level
     return settings
 
 
@@ -286,13 +281,19 @@ def _db_url(settings: Settings) -> str:
     """The database URL, with the SQLite data directory created."""
     if settings.db_url.startswith("sqlite") and not settings.database_url:
         _data_dir(settings)
+    if settings.db_url.startswith("sqlite"):
+        from storage.files import private_database
+
+        private_database(settings.db_url)  # 0600 before anything opens it
     return settings.db_url
 
 
 def _data_dir(settings: Settings) -> Path:
-    """DATA_DIR, created when missing; a one-line error when it cannot be."""
+    """DATA_DIR, created when missing (0700: it holds the database); a one-line error when it cannot be."""
+    from storage.files import private_dir
+
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     except OSError as exc:
         raise CliError(f"setting DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}") from None
     return settings.data_dir
@@ -430,12 +431,17 @@ def access_audit(
 def access_erase(
     person: Annotated[str | None, typer.Option(help="resident ID number of the person")] = None,
     household: Annotated[str | None, typer.Option(help="household number")] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="erase without asking (after showing what goes)")
+    ] = False,
 ) -> None:
-    """Erase a person's or a household's data everywhere (PIPL); leaves an audit entry."""
+    """Erase a person's or a household's data everywhere (PIPL): shows what goes, asks, counts; audited."""
     from bot.cli.access import erase as run
 
     settings = _settings()
-    raise typer.Exit(run(_db_url(settings), settings.cipher_secrets(), person=person, household=household))
+    raise typer.Exit(
+        run(_db_url(settings), settings.cipher_secrets(), person=person, household=household, yes=yes)
+    )
 
 
 @app.command("purge")
@@ -462,6 +468,38 @@ def keys_rotate() -> None:
 
 
 # ---------------------------------------------------------------- county HR: exports, reports, demo data
+
+reconcile_app = typer.Typer(
+    help="Held entries: a household's entry that matched a family someone else entered."
+)
+app.add_typer(reconcile_app, name="reconcile")
+
+
+@reconcile_app.command("list")
+def reconcile_list(
+    county: Annotated[str | None, typer.Option(help="only links with a side in this county")] = None,
+) -> None:
+    """Each held entry beside the household it matched, numbers masked."""
+    from bot.cli.reconcile import reconcile_list as run
+
+    settings = _settings()
+    raise typer.Exit(run(_db_url(settings), settings.cipher_secrets(), county=county))
+
+
+@reconcile_app.command("decide")
+def reconcile_decide(
+    link: Annotated[int, typer.Argument(help="the link number `reconcile list` shows")],
+    keep_stored: Annotated[bool, typer.Option("--keep-stored", help="delete the held entry")] = False,
+    keep_both: Annotated[bool, typer.Option("--keep-both", help="two families: keep both")] = False,
+) -> None:
+    """Decide one held entry (audited): --keep-stored or --keep-both."""
+    from bot.cli.reconcile import reconcile_decide as run
+
+    if keep_stored == keep_both:
+        raise _fail(SettingsError("give exactly one of --keep-stored or --keep-both"))
+    settings = _settings()
+    raise typer.Exit(run(_db_url(settings), link, "keep_stored" if keep_stored else "keep_both"))
+
 
 report_app = typer.Typer(help="Reports county HR offices send on.")
 app.add_typer(report_app, name="report")

@@ -86,7 +86,7 @@ async def serve(
     settings: Settings, *, webhook: bool = False, ready: asyncio.Event | None = None, out: TextIO = sys.stdout
 ) -> None:
     """Serve every configured channel until cancelled."""
-    services = await open_services(settings)
+    services = await open_services(settings, production=has_channel_settings(settings))
     app = web.Application()
     stop = asyncio.Event()
     runner: web.AppRunner | None = None

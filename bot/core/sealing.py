@@ -14,6 +14,8 @@ from typing import Any
 from dialogs.model import State
 from storage.crypto import Cipher
 
+INVITATION_PREFIX = "i_"  # bot.features.access.effects.INVITE_PREFIX (core does not import features)
+
 
 def _sealed(value: Any, cipher: Cipher) -> Any:
     """A non-empty JSON value as one encrypted token (an empty or already sealed one as it is)."""
@@ -28,12 +30,24 @@ def _opened(value: Any, cipher: Cipher) -> Any:
 
 
 def seal(state: State, cipher: Cipher) -> str:
-    """The state as JSON with its answers and each kept draft replaced by an encrypted token."""
-    if not state.answers and not state.drafts:
+    """The state as JSON with its answers and each kept draft replaced by an encrypted token.
+
+    An invitation code from a deep link (`/start i_<code>`) is never stored: it was redeemed in
+    the turn that brought it, and in the readable part of the state it would be a usable secret.
+    """
+    data = _without_invitation(state.data)
+    if not state.answers and not state.drafts and data is state.data:
         return state.to_json()
     drafts = {flow: _sealed(draft, cipher) for flow, draft in state.drafts.items()}
-    sealed = State(**{**state.__dict__, "answers": _sealed(state.answers, cipher), "drafts": drafts})
-    return sealed.to_json()
+    answers = _sealed(state.answers, cipher)
+    return State(**{**state.__dict__, "answers": answers, "drafts": drafts, "data": data}).to_json()
+
+
+def _without_invitation(data: dict[str, Any]) -> dict[str, Any]:
+    """The state's data without an invitation deep link's payload (the same dict when there is none)."""
+    if not str(data.get("start_payload") or "").startswith(INVITATION_PREFIX):
+        return data
+    return {name: value for name, value in data.items() if name != "start_payload"}
 
 
 def unseal(raw: str | None, cipher: Cipher, default_lang: str) -> State:

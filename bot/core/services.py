@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.core.effects import Effects
 from bot.core.outbound import Outbound
-from bot.core.settings import Settings
+from bot.core.settings import Settings, SettingsError
 from bot.features.access import effects as access_effects
 from bot.features.delivery.channel import DigestChannels
 from bot.features.hr import notices
@@ -19,7 +19,8 @@ from storage import migrate
 from storage.conversations import open_conversations
 from storage.crypto import Cipher
 from storage.db import Database
-from storage.repositories import areas
+from storage.files import private_database, private_dir
+from storage.repositories import areas, keys
 
 
 @dataclass
@@ -40,18 +41,24 @@ class Services:
         await self.database.dispose()
 
 
-async def open_services(settings: Settings) -> Services:
-    """Check the content, bring the database to the latest schema, open the stores."""
+async def open_services(settings: Settings, *, production: bool = False) -> Services:
+    """Check the content and DATA_KEY, bring the database to the latest schema, open the stores.
+
+    With real people's chats (`production`: Telegram, WeCom) DATA_KEY must be set: the development
+    key is for the console and tests.
+    """
     book = load_book()
+    cipher = Cipher.from_secret(settings.cipher_secrets(required=production))
     url = settings.db_url
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        private_database(url)
     await migrate.upgrade_async(url)
     database = Database.from_url(url)
+    await _check_key(database, cipher)
     book = replace(book, context={**book.context, "areas": await _area_index(database)})
     conversations = open_conversations(url)
     await conversations.start()
-    cipher = Cipher.from_secret(settings.cipher_secrets())
     outbound = Outbound()
     effects = _effects(settings, cipher, outbound)
     return Services(
@@ -67,6 +74,16 @@ def _effects(settings: Settings, cipher: Cipher, outbound: Outbound) -> Effects:
     access_effects.register(effects, cipher=cipher, bot_username=settings.bot_username)
     notices.register(effects, outbound)  # HR news held for a household goes out when it writes
     return effects
+
+
+async def _check_key(database: Database, cipher: Cipher) -> None:
+    """Refuse a DATA_KEY that did not seal the stored data (one line, before anything is stored)."""
+    async with database.session() as session:
+        try:
+            await keys.check_key(session=session, cipher=cipher)
+        except keys.KeyMismatch as exc:
+            await database.dispose()
+            raise SettingsError(f"setting DATA_KEY: {exc}") from None
 
 
 async def _area_index(database: Database) -> AreaIndex:

@@ -12,6 +12,11 @@ from storage.urls import parse_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+# Telegram allows 1-256 of these characters; fewer than 24 can be guessed, and an empty one
+# switches aiogram's check off: anyone could post updates as any user.
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{24,256}$")
+MIN_DISTINCT = 10  # "aaaa...": long enough, but no secret
+MAKE_SECRET = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
 WECOM_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # CorpID, open_kfid
 WECOM_AES_KEY_PATTERN = re.compile(r"^[A-Za-z0-9+/]{43}$")  # EncodingAESKey: 43 base64 characters
 WECOM_DEFAULT_API_URL = "https://qyapi.weixin.qq.com/cgi-bin"
@@ -83,6 +88,17 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a Telegram token (digits, a colon, then 20+ letters)")
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse an empty or weak secret: it would let anyone post updates as any user."""
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if not WEBHOOK_SECRET_PATTERN.match(secret) or len(set(secret)) < MIN_DISTINCT:
+            raise ValueError(f"must be 24-256 varied characters of A-Z, a-z, 0-9, _ and - ({MAKE_SECRET})")
+        return value
+
     @field_validator("telegram_api_url", "webhook_url", "web_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -143,19 +159,29 @@ class Settings(BaseSettings):
     @field_validator("data_key")
     @classmethod
     def _data_key(cls, value: SecretStr | None) -> SecretStr | None:
-        """Each comma-separated secret must be long enough; an empty value means unset."""
+        """Each comma-separated secret must be long and varied enough; an empty value means unset."""
         if value is None or not value.get_secret_value().strip():
             return None
-        from storage.crypto import MIN_SECRET_LENGTH  # here: keeps settings free of `cryptography`
+        from storage.crypto import weak_secret  # here: keeps settings free of `cryptography`
 
-        if any(len(item) < MIN_SECRET_LENGTH for item in _split_keys(value)):
-            raise ValueError(f"each comma-separated key must be at least {MIN_SECRET_LENGTH} characters")
+        for item in _split_keys(value):
+            problem = weak_secret(item)
+            if problem:
+                raise ValueError(problem)
         return value
 
-    def cipher_secrets(self) -> list[str]:
-        """The DATA_KEY secrets, first one first; unset: a development key file in DATA_DIR (warns)."""
+    def cipher_secrets(self, *, required: bool = False) -> list[str]:
+        """The DATA_KEY secrets, first one first; unset: a development key file in DATA_DIR (warns).
+
+        `required` (Telegram, webhooks: real people's data) refuses the development key.
+        """
         if self.data_key is not None:
             return _split_keys(self.data_key)
+        if required:
+            raise SettingsError(
+                "setting DATA_KEY: required for Telegram and WeCom "
+                f"(the development key is for the console and tests); {MAKE_SECRET}"
+            )
         from storage.crypto import dev_secret
 
         return [dev_secret(self.data_dir)]

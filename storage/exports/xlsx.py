@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import cache
@@ -21,6 +20,8 @@ from itertools import islice
 from operator import itemgetter
 from typing import IO, Any, Literal
 from xml.sax.saxutils import escape
+
+from storage.files import output_file  # also re-exported for csv_export
 
 Kind = Literal["text", "int", "float", "date", "datetime"]
 Progress = Callable[[int], None]
@@ -136,23 +137,6 @@ def write_xlsx(
     options = _Options(progress, tz, compresslevel, zip64)
     with output_file(path_or_file, "wb") as out:
         return _write_book(out, sheets, options)[0]
-
-
-@contextmanager
-def output_file(target: str | os.PathLike[str] | IO[Any], mode: str, **open_args: Any) -> Iterator[IO[Any]]:
-    """The file itself, or a temporary file beside the path that replaces it only on success."""
-    if not isinstance(target, str | os.PathLike):
-        yield target
-        return
-    path = os.fspath(target)
-    part = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.part")
-    try:
-        with open(part, mode, **open_args) as file:
-            yield file
-        os.replace(part, path)
-    finally:
-        if os.path.exists(part):
-            os.remove(part)
 
 
 def column_letter(index: int) -> str:

@@ -19,10 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.crypto import mask_id, mask_phone
 from storage.models import Household, IntentRecord, Member
 from storage.models_followup import HouseholdMask, MemberMask, NoteWait, StatusChange
-from storage.repositories.audit import MOBILE, RESIDENT_ID
+from storage.redact import mask_numbers
 from storage.repositories.export_rows import in_scope
 from storage.repositories.intake_records import OPEN_STATUSES, open_key
 from storage.repositories.notices import household_told
@@ -153,8 +152,7 @@ async def change_record(*, session: AsyncSession, change_id: int) -> tuple[int, 
 
 def masked_note(text: str) -> str:
     """A note as stored: resident IDs and mobile numbers in it masked, at most MAX_NOTE characters."""
-    text = RESIDENT_ID.sub(lambda match: mask_id(match.group()), text.strip())
-    return MOBILE.sub(lambda match: mask_phone(match.group()), text)[:MAX_NOTE]
+    return mask_numbers(text.strip())[:MAX_NOTE]
 
 
 async def attach_note(*, session: AsyncSession, change_id: int, note: str) -> bool:

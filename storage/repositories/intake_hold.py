@@ -11,7 +11,9 @@ both and decides (storage.repositories.reconcile, `outreach reconcile`).
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Household, Member
 from storage.models_trust import OPEN, HouseholdLink
@@ -51,6 +53,17 @@ async def own_held_entry(writer: Writer, stored: Household) -> Household | None:
         .order_by(col(Household.id))
     )
     return (await writer.session.exec(statement)).first()
+
+
+async def matched_records_of(*, session: AsyncSession, channel_key: str) -> int:
+    """How many stored households this key's held entries matched (for /forget's answer)."""
+    statement = (
+        select(func.count())
+        .select_from(HouseholdLink)
+        .join(Household, col(HouseholdLink.held_household_id) == col(Household.id))
+        .where(Household.created_by == channel_key)
+    )
+    return int((await session.exec(statement)).one())
 
 
 async def hold_household(writer: Writer, intake: Submission, stored: Household, matched_by: str) -> Household:

@@ -17,7 +17,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -68,11 +68,19 @@ def build_dispatcher(services: Services) -> Dispatcher:
 
 
 async def set_commands(bot: Bot) -> None:
-    """Register the command menu in both languages."""
+    """Register the command menu in both languages; a server that refuses it only costs the menu."""
     for code, lang in COMMAND_LANGUAGES.items():
         translator = Translator(lang)
         commands = [BotCommand(command=c, description=translator.text(f"cmd.{c}")) for c in COMMANDS]
-        await bot.set_my_commands(commands, language_code=code or None)
+        try:
+            await bot.set_my_commands(commands, language_code=code or None)
+        except TelegramNetworkError:
+            raise  # not reached: until_reached tries again
+        except TelegramAPIError as error:  # some local or test Bot API servers lack setMyCommands
+            log.warning(
+                "the Bot API server refused setMyCommands (%s): going on without a command menu", error
+            )
+            return
 
 
 async def until_reached(call: Callable[[], Awaitable[None]], *, first_wait: float = 2.0) -> None:
@@ -94,7 +102,7 @@ async def until_reached(call: Callable[[], Awaitable[None]], *, first_wait: floa
 
 async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     """Open the stores, build the bot and dispatcher, register the commands."""
-    services = await open_services(settings)
+    services = await open_services(settings, production=True)
     bot = build_bot(settings)
     dispatcher = build_dispatcher(services)
     services.outbound.register(TELEGRAM, outbound_sender(bot))

@@ -7,8 +7,10 @@ aiogram's router, decides what an input means.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Router
@@ -16,6 +18,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 
 from bot.channels.telegram.callbacks import input_from_callback
+from bot.channels.telegram.forgetting import send_and_track
 from bot.channels.telegram.hr import handle_hr_callback, handle_hr_message
 from bot.channels.telegram.render import outgoing
 from bot.core.services import Services
@@ -53,7 +56,9 @@ def build_router(services: Services) -> Router:
         if data["slot"] is None:
             return  # a group chat: only the HR commands above are for the bot
         state, replies = await _turn(services, input_from_message(message), data)
-        await _send(bot, message.chat.id, Translator(state.lang), replies)
+        send = partial(_send, bot, message.chat.id, Translator(state.lang), replies)
+        track = partial(send_and_track, services, bot, message.chat.id, data["key"], state, replies, send)
+        await _after_commit(data, track)
 
     @router.callback_query()
     async def on_press(query: CallbackQuery, bot: Bot, **data: Any) -> None:
@@ -69,8 +74,13 @@ def build_router(services: Services) -> Router:
             translator.text(notices[0].key, notices[0].params)[:CALLBACK_NOTICE_LIMIT] if notices else None
         )
         await query.answer(text=toast)
-        await _mark_pressed(query, bot, translator, accepted=not notices)
-        await _send(bot, query.from_user.id, translator, [r for r in replies if not r.notice])
+
+        async def reply() -> list[int]:
+            await _mark_pressed(query, bot, translator, accepted=not notices)
+            return await _send(bot, query.from_user.id, translator, [r for r in replies if not r.notice])
+
+        track = partial(send_and_track, services, bot, query.from_user.id, data["key"], state, replies, reply)
+        await _after_commit(data, track)
 
     @router.errors()
     async def on_error(event: ErrorEvent, bot: Bot) -> None:
@@ -117,10 +127,21 @@ async def _turn(services: Services, user_input: Input, data: dict[str, Any]) -> 
     )
 
 
-async def _send(bot: Bot, chat_id: int, translator: Translator, replies: list[Reply]) -> None:
-    """Send the replies in order."""
+async def _after_commit(data: dict[str, Any], action: Callable[[], Awaitable[Any]]) -> None:
+    """Run `action` once the conversation row is committed (the middleware does), or now without one."""
+    pending = data.get("after_commit")
+    if pending is None:
+        await action()
+    else:
+        pending.append(action)
+
+
+async def _send(bot: Bot, chat_id: int, translator: Translator, replies: list[Reply]) -> list[int]:
+    """Send the replies in order; the ids of the messages sent."""
+    sent = []
     for message in outgoing(translator, replies):
-        await bot.send_message(chat_id, message.text, reply_markup=message.markup)
+        sent.append((await bot.send_message(chat_id, message.text, reply_markup=message.markup)).message_id)
+    return sent
 
 
 def pressed_label(query: CallbackQuery) -> str | None:

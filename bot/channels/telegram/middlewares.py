@@ -1,4 +1,9 @@
-"""The per-update middleware: one DB session, the user's conversation row, their language."""
+"""The per-update middleware: one DB session, the user's conversation row, their language.
+
+Replies are sent only after the conversation row is committed (handlers put them in
+`data["after_commit"]`), in long polling as with the webhook: an update fetched again after a
+crash is then either not applied yet (and answered once, when it is) or skipped as applied.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot.core.flood import FloodGate, Verdict
 from bot.core.services import Services
-from content.i18n import language_from_telegram
+from content.i18n import Translator, language_from_telegram
 from dialogs.model import DEFAULT_LANGUAGE
 
 REDELIVERY_WINDOW_S = 24 * 3600
@@ -42,8 +48,9 @@ def conversation_key(update: Update) -> tuple[str, Any] | None:
 class ConversationMiddleware(BaseMiddleware):
     """Open the session and lock the user's conversation row for the whole update."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, flood: FloodGate | None = None) -> None:
         self.services = services
+        self.flood = flood or FloodGate()
 
     async def __call__(
         self,
@@ -57,6 +64,27 @@ class ConversationMiddleware(BaseMiddleware):
         if found is None:
             return await self._outside_dialogs(handler, event, data)
         key, sender = found
+        verdict = self.flood.admit(key, time.monotonic())
+        if verdict is not Verdict.PASS:
+            if verdict is Verdict.WARN:  # once; the rest of the flood goes unanswered
+                lang = language_from_telegram(getattr(sender, "language_code", None))
+                await data["bot"].send_message(
+                    int(key.partition(":")[2]), Translator(lang).text("core.slow_down")
+                )
+            return None
+        with self.flood.waiting(key):
+            return await self._in_turn(handler, event, data, key, sender)
+
+    async def _in_turn(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+        key: str,
+        sender: Any,
+    ) -> Any:
+        """The update applied under the user's row lock; its replies sent once it is committed."""
+        after_commit: list[Callable[[], Awaitable[Any]]] = []
         async with self.services.conversations.open(key) as slot:
             if already_applied(event.update_id, slot.last_update_id, slot.updated_at, time.time()):
                 return None  # Telegram delivered this update (or an earlier one) again
@@ -66,8 +94,12 @@ class ConversationMiddleware(BaseMiddleware):
                     session=session,
                     key=key,
                     default_lang=language_from_telegram(getattr(sender, "language_code", None)),
+                    after_commit=after_commit,
                 )
-                return await handler(event, data)
+                result = await handler(event, data)
+        for send in after_commit:  # the row is committed now
+            await send()
+        return result
 
     async def _outside_dialogs(
         self,

@@ -97,7 +97,7 @@ async def serve_on_socket(
     from bot.core.services import open_services
 
     stop = _stop_event()
-    services = await open_services(settings)
+    services = await open_services(settings, production=True)
     try:
         runner = web.AppRunner(_application(settings, services), access_log=None)
         await runner.setup()

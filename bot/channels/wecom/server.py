@@ -41,7 +41,7 @@ def add_wecom_routes(app: web.Application, services: Services, settings: Setting
 
 async def run_wecom(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """Serve the WeCom callbacks on WECOM_HOST:WECOM_PORT until cancelled."""
-    services = await open_services(settings)
+    services = await open_services(settings, production=True)
     app = web.Application()
     if add_wecom_routes(app, services, settings) is None:
         await services.close()

@@ -18,7 +18,7 @@ from bot.core.effects import Effects, Handler
 from bot.features.access.rules import Member, can, can_invite, china_time, invite_link, parse_invite
 from dialogs.model import Ref, Reply
 from storage.crypto import Cipher
-from storage.repositories import audit, erasure, invitations, ratelimit
+from storage.repositories import audit, erasure, intake_hold, invitations, ratelimit
 from storage.repositories.access import load_member
 from storage.repositories.areas import get_area
 
@@ -207,7 +207,11 @@ async def _on_forget_requested(*, key: str, session: Any, cipher: Cipher, **_: A
             detail="drafts_only",
         )
         return [Reply("forget.staff")]
+    matched = await intake_hold.matched_records_of(session=session, channel_key=key)
     erased = await erasure.erase_submitted_by(
         session=session, cipher=cipher, channel_key=key, actor=key, channel=audit.channel_of(key)
     )
-    return [Reply("forget.done")] if erased.found else [Reply("forget.nothing")]
+    if not erased.found:
+        return [Reply("forget.nothing")]
+    # Records a work team entered stay; the county HR office erases those (`outreach erase`).
+    return [Reply("forget.done"), *([Reply("forget.work_team")] if matched else [])]

@@ -66,11 +66,12 @@ async def _on_intake_submitted(
     )
     # Codes and ids only: never names or numbers in the log.
     log.info(
-        "intake from %s: stored=%s reason=%s household=%s new=%s updated=%s left_out=%s conflicts=%s",
+        "intake from %s: stored=%s reason=%s household=%s held=%s new=%s updated=%s left_out=%s conflicts=%s",
         key,
         result.stored,
         result.reason,
         result.household_id,
+        result.held_household_ids,  # matched a family someone else entered: kept apart for HR
         result.new_intent_ids,
         result.updated_intent_ids,
         [(item.index, item.code) for item in result.left_out],

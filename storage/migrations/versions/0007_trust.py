@@ -42,6 +42,15 @@ def upgrade() -> None:
     op.execute("DELETE FROM household_mask")
     _create_link()
     op.create_table(
+        "sent_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel_key", sa.String(length=128), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("sent_at", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_sent_message"),
+    )
+    op.create_index("ix_sent_message_channel_key", "sent_message", ["channel_key"])
+    op.create_table(
         "key_check",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("value", sa.String(length=64), nullable=False),
@@ -94,6 +103,8 @@ def _create_link() -> None:
 def downgrade() -> None:
     """Drop the trust tables and columns; birth dates come back empty."""
     op.drop_table("key_check")
+    op.drop_index("ix_sent_message_channel_key", table_name="sent_message")
+    op.drop_table("sent_message")
     op.drop_index("ix_household_link_stored_household_id", table_name="household_link")
     op.drop_index("ix_household_link_held_household_id", table_name="household_link")
     op.drop_table("household_link")
