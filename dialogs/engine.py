@@ -268,7 +268,7 @@ def _open_flow(
     """Enter a flow the user asked for: a kept draft of it is offered back first."""
     if flow_id == state.flow and _unfinished(book, state):
         _offer_resume(state, out)
-    elif flow_id in state.drafts and not answers:
+    elif flow_id in state.drafts and flow_id in book.flows:  # a command's argument never drops a draft
         _stash(book, state)
         _restore(state, flow_id)
         _offer_resume(state, out)
