@@ -200,7 +200,7 @@ async def add_destinations(database: Any, chats: dict[str, int]) -> None:
     async with database.session() as session:
         for county, chat in chats.items():
             await add_destination(
-                session=session, county_code=county, chat_id=chat, added_by="cli:bench", now=NOW
+                session=session, county_code=county, chat_key=f"tg:{chat}", added_by="cli:bench", now=NOW
             )
 
 
@@ -238,6 +238,8 @@ async def deliver_all(
     database: Any, chats: dict[str, int], expected: dict[str, list[int]], records: int
 ) -> dict:
     """Drain the outbox through the fake Bot API, with Telegram's limits enforced; the figures."""
+    from bot.channels.telegram import digests
+    from bot.features.delivery.channel import DigestChannels
     from bot.features.delivery.config import DeliveryConfig
     from bot.features.delivery.worker import Worker
     from tests.fakebot import FakeBotAPI, RateLimits
@@ -246,7 +248,9 @@ async def deliver_all(
         for chat in chats.values():
             fake.add_chat(chat)
         started = time.perf_counter()
-        await Worker.build(database, fake.make_bot(), DeliveryConfig()).drain()
+        channels = DigestChannels()
+        digests.register(channels, fake.make_bot())
+        await Worker.build(database, channels, DeliveryConfig()).drain()
         seconds = time.perf_counter() - started
         lost, duplicated = check(fake, chats, expected)
         sends = sum(len(fake.calls(m)) for m in ("sendMessage", "sendDocument", "sendPhoto"))

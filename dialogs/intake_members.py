@@ -166,11 +166,12 @@ def review_done(book: Book, state: State) -> None:
 
 @hooks.skips("intake_township_known")
 def township_known(book: Book, state: State) -> bool:
-    """Skip the township when a deep link or a village typed at the county step answered it."""
-    if areas.area_known(book, state):
-        return True
-    found = state.data.get(areas.FOUND_KEY)
-    return state.return_to is None and found is not None and found == state.answers.get(VILLAGE)
+    """Skip the township when a deep link, `start_at` or a village typed at the county step answered it.
+
+    `area_known` covers all three; a village typed at the township step itself does not skip it,
+    so that Back from the next step shows the township step again.
+    """
+    return areas.area_known(book, state)
 
 
 @hooks.skips("intake_guardian_done")

@@ -272,5 +272,5 @@ def _change(change_id: int, record: dict) -> dict:
     return {
         "id": change_id, "record_id": record["id"], "old_status": "new", "new_status": record["status"],
         "note": None, "changed_by": record["status_changed_by"], "changed_at": record["status_changed_at"],
-        "chat_id": None, "household_notified_at": None,
+        "chat_key": None, "household_notified_at": None,
     }  # fmt: skip

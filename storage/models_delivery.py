@@ -1,6 +1,7 @@
 """Tables of the delivery feature (model families as in storage/models.py).
 
-`hr_destination` says which Telegram chats receive which county's records; `delivery` is one
+`hr_destination` says which chats (channel keys: "tg:-100...", "wecom:zhangsan") receive which
+county's records; `delivery` is one
 outbox entry for one destination (unique idempotency key); `delivery_digest` is one digest
 message and the deliveries it carries. bot/delivery/worker.py explains how they are used.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Double, Text, UniqueConstraint
+from sqlalchemy import Double, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import IDEMPOTENCY_KEY_LENGTH, KEY_LENGTH, UTCDateTime, utc_now
@@ -17,6 +18,7 @@ from storage.models import IDEMPOTENCY_KEY_LENGTH, KEY_LENGTH, UTCDateTime, utc_
 STATUS_LENGTH = 16
 WORKER_LENGTH = 64
 ERROR_LENGTH = 255
+MESSAGE_ID_LENGTH = 64  # a channel's message id as text: Telegram's integers, WeCom's msgid strings
 
 # delivery.status
 PENDING, DELIVERED, CANCELLED = "pending", "delivered", "cancelled"
@@ -34,7 +36,7 @@ class HrDestinationBase(SQLModel):
     """Fields a destination shares with its API shapes."""
 
     county_code: str = Field(max_length=6, index=True)
-    chat_id: int = Field(sa_type=BigInteger)
+    chat_key: str = Field(max_length=KEY_LENGTH)  # the chat's channel key (bot.core.identity)
     added_by: str = Field(max_length=KEY_LENGTH)  # channel key, or "cli:<os user>"
 
 
@@ -43,7 +45,7 @@ class HrDestination(HrDestinationBase, table=True):
 
     __tablename__ = "hr_destination"
     # One row per county and chat: adding it again revives it instead of duplicating it.
-    __table_args__ = (UniqueConstraint("county_code", "chat_id", name="uq_hr_destination_county_code"),)
+    __table_args__ = (UniqueConstraint("county_code", "chat_key", name="uq_hr_destination_county_code"),)
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
@@ -91,9 +93,12 @@ class DeliveryDigest(DeliveryDigestBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     text: str = Field(sa_type=Text)  # fixed when planned, so that a repeated edit is "not modified"
-    message_id: int | None = Field(default=None, sa_type=BigInteger)
-    document_message_id: int | None = Field(default=None, sa_type=BigInteger)
-    chart_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
+    document_message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
+    chart_message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
+    # Epoch seconds of the first send of the content, on channels without edit (worker.py): a
+    # retry within the channel's dedupe window is dropped by the channel, a later one is marked.
+    send_attempted_at: float | None = Field(default=None, sa_type=Double)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -103,7 +108,7 @@ class DeliveryDigestPublic(DeliveryDigestBase):
     """A digest as shown outside the storage layer."""
 
     id: int
-    message_id: int | None
+    message_id: str | None
     created_at: datetime
     edited_at: datetime | None
     done_at: datetime | None
@@ -127,7 +132,7 @@ class Delivery(DeliveryBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=IDEMPOTENCY_KEY_LENGTH, unique=True, index=True)
     digest_id: int | None = Field(default=None, foreign_key="delivery_digest.id", index=True)
-    telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)  # the digest's
     attempts: int = 0
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -139,7 +144,7 @@ class DeliveryPublic(DeliveryBase):
     id: int
     idempotency_key: str
     digest_id: int | None
-    telegram_message_id: int | None
+    message_id: str | None
     attempts: int
     created_at: datetime
     sent_at: datetime | None

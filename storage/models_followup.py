@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Double, Text, UniqueConstraint
+from sqlalchemy import Double, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import KEY_LENGTH, UTCDateTime, utc_now
 
 STATUS_LENGTH = 16
 REMINDER_LENGTH = 64
+MESSAGE_ID_LENGTH = 64  # a channel's message id as text
 MASK_LENGTH = 40  # a masked household number is as long as the number (at most 32)
 
 
@@ -48,7 +49,7 @@ class StatusChange(StatusChangeBase, table=True):
     __tablename__ = "intent_status_change"
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int | None = Field(default=None, sa_type=BigInteger)  # where the button was pressed
+    chat_key: str | None = Field(default=None, max_length=KEY_LENGTH)  # the chat the button was pressed in
     household_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -66,13 +67,13 @@ class NoteWait(SQLModel, table=True):
     """The chat and person whose next text message is the note of a status change."""
 
     __tablename__ = "hr_note_wait"
-    __table_args__ = (UniqueConstraint("chat_id", "actor", name="uq_hr_note_wait_chat_id"),)
+    __table_args__ = (UniqueConstraint("chat_key", "actor", name="uq_hr_note_wait_chat_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_type=BigInteger)
+    chat_key: str = Field(max_length=KEY_LENGTH)
     actor: str = Field(max_length=KEY_LENGTH)
     change_id: int = Field(foreign_key="intent_status_change.id", index=True)
-    message_id: int | None = Field(default=None, sa_type=BigInteger)  # the message that asked for it
+    message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)  # the prompt's message
     # Epoch seconds, compared with time.time(): the cheapest portable type.
     expires_at: float = Field(sa_type=Double)
 
@@ -84,11 +85,11 @@ class ReminderSent(SQLModel, table=True):
     """A reminder claimed for (and then sent to) one chat."""
 
     __tablename__ = "hr_reminder"
-    __table_args__ = (UniqueConstraint("reminder", "chat_id", name="uq_hr_reminder_reminder"),)
+    __table_args__ = (UniqueConstraint("reminder", "chat_key", name="uq_hr_reminder_reminder"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reminder: str = Field(max_length=REMINDER_LENGTH)  # e.g. "progress-2026-11-01"
-    chat_id: int = Field(sa_type=BigInteger)
+    chat_key: str = Field(max_length=KEY_LENGTH)
     sent_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 

@@ -15,7 +15,9 @@ import pytest
 from aiogram import Bot
 from aiogram.types import CallbackQuery, Message
 
-from bot.features.hr.router import handle_hr_callback, handle_hr_message
+from bot.channels.telegram.hr import handle_hr_callback, handle_hr_message
+from bot.channels.telegram.render import outbound_sender
+from bot.core.outbound import Outbound
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.repositories import areas
@@ -123,7 +125,7 @@ async def staff(db: Database) -> None:
         await grant(session=session, channel_key=f"tg:{ADMIN}", role="admin", scopes=[("city", "410200")])
         for county, chat in ((COUNTY_A, GROUP_A), (COUNTY_B, GROUP_B)):
             await add_destination(
-                session=session, county_code=county, chat_id=chat, added_by="cli:test", now=NOW
+                session=session, county_code=county, chat_key=f"tg:{chat}", added_by="cli:test", now=NOW
             )
 
 
@@ -140,7 +142,9 @@ async def send(
     update = fake.user_sends(user, text, chat_id=chat)
     message = Message.model_validate(update["message"], context={"bot": bot})
     async with db.session() as session:
-        return await handle_hr_message(message, bot, session=session, translator_lang=lang)
+        return await handle_hr_message(
+            message, bot, session=session, translator_lang=lang, outbound=telegram_outbound(bot)
+        )
 
 
 async def press(
@@ -150,7 +154,14 @@ async def press(
     update = fake.user_presses(user, message, data, check_button=check)
     query = CallbackQuery.model_validate(update["callback_query"], context={"bot": bot})
     async with db.session() as session:
-        return await handle_hr_callback(query, bot, session=session)
+        return await handle_hr_callback(query, bot, session=session, outbound=telegram_outbound(bot))
+
+
+def telegram_outbound(bot: Bot) -> Outbound:
+    """Households on Telegram can be told, as in the running bot."""
+    outbound = Outbound()
+    outbound.register("tg", outbound_sender(bot))
+    return outbound
 
 
 def record_messages(fake: FakeBotAPI, chat: int) -> list[SentMessage]:

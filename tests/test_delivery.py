@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from sqlmodel import select, update
 
+from bot.channels.telegram import digests
+from bot.channels.telegram.ratelimit import Limits, RateLimiter, Window
+from bot.channels.telegram.sender import RetryPolicy
 from bot.cli.delivery import hr_add, hr_list, hr_remove
 from bot.core.settings import SettingsError, load_settings
 from bot.features.access.rules import Member
 from bot.features.delivery import digest as fmt
+from bot.features.delivery.channel import DigestChannels
 from bot.features.delivery.commands import handle_hr_command
 from bot.features.delivery.config import DeliveryConfig, load_delivery_config
-from bot.features.delivery.ratelimit import Limits, RateLimiter, Window
-from bot.features.delivery.sender import RetryPolicy
 from bot.features.delivery.steps import STEPS
 from bot.features.delivery.worker import Worker, drain_delivery, run_delivery
 from content.i18n import Translator
@@ -88,11 +90,18 @@ def config(**changes: Any) -> DeliveryConfig:
     return base.with_changes(**changes)
 
 
-def worker(db: Database, fake: FakeBotAPI, **options: Any) -> Worker:
-    """A worker with its own bot and limiter, quick retries and short timeouts."""
+def telegram(fake: FakeBotAPI) -> DigestChannels:
+    """The Telegram channel on the fake, with its own bot and limiter, quick retries and short timeouts."""
     policy = RetryPolicy(attempts=4, base_seconds=0.01, max_seconds=0.05, timeout_seconds=1)
+    channels = DigestChannels()
+    digests.register(channels, fake.make_bot(), policy=policy)
+    return channels
+
+
+def worker(db: Database, fake: FakeBotAPI, **options: Any) -> Worker:
+    """A worker on the Telegram channel of the fake."""
     settings = options.pop("config", None) or config()
-    return Worker.build(db, fake.make_bot(), settings, policy=policy, **options)
+    return Worker.build(db, telegram(fake), settings, **options)
 
 
 def resident_id(region: str, birth: str, serial: str) -> str:
@@ -138,7 +147,7 @@ async def add(db: Database, county: str, chat: int) -> HrDestination:
     """An HR destination."""
     async with db.session() as session:
         row, _ = await hr_destinations.add_destination(
-            session=session, county_code=county, chat_id=chat, added_by="cli:test", now=NOW
+            session=session, county_code=county, chat_key=f"tg:{chat}", added_by="cli:test", now=NOW
         )
     return row
 
@@ -367,13 +376,13 @@ async def test_run_delivery_sends_what_is_due_until_stopped(
     await add(db, COUNTY_A, CHAT_A1)
     settings = load_settings(database_url=url, bot_token=fake.token)
     stop = asyncio.Event()
-    task = asyncio.create_task(run_delivery(settings, fake.make_bot(), stop=stop))
+    task = asyncio.create_task(run_delivery(settings, telegram(fake), stop=stop))
     await fake.wait_for(lambda: sum(attachments(fake, CHAT_A1).values()) == 2, timeout=20, what="a digest")
     stop.set()
     await asyncio.wait_for(task, 5)
     assert_exactly_once(fake, CHAT_A1, records)
     more = await seed(db, COUNTY_A, 1, start=10)  # one record: not due, but a drain sends it
-    await drain_delivery(settings, fake.make_bot())
+    await drain_delivery(settings, telegram(fake))
     assert_exactly_once(fake, CHAT_A1, records + more)
 
 
@@ -423,7 +432,10 @@ async def test_the_admin_command_adds_lists_and_removes_destinations(db: Databas
         await command(f"hr_add 510121 {CHAT_A1}", admin)
     ).key == "delivery.hr.not_allowed"  # not their city
     reply = await command(f"hr_add {COUNTY_A} {CHAT_A1}", admin)
-    assert reply.key == "delivery.hr.added" and dict(reply.params) == {"county": COUNTY_A, "chat": CHAT_A1}
+    assert reply.key == "delivery.hr.added" and dict(reply.params) == {
+        "county": COUNTY_A,
+        "chat": f"tg:{CHAT_A1}",
+    }
     listed = Translator("zh_Hans").render(await command("hr_list", admin)).text
     assert str(CHAT_A1) in listed and COUNTY_A in listed
     assert (await command(f"hr_remove {COUNTY_A} {CHAT_A1}", admin)).key == "delivery.hr.removed"
@@ -431,7 +443,7 @@ async def test_the_admin_command_adds_lists_and_removes_destinations(db: Databas
     assert (await command(f"hr_add {COUNTY_A} {CHAT_A1}", admin)).key == "delivery.hr.revived"
     audited = await rows(db, AuditEntry, AuditEntry.action == "hr.destinations")
     assert [entry.detail for entry in audited] == [
-        f"{what} county={COUNTY_A}" for what in ("add", "remove", "revive")
+        f"{what} county={COUNTY_A} channel=telegram" for what in ("add", "remove", "revive")
     ]
     assert {entry.actor for entry in audited} == {"tg:42"}
 
@@ -444,7 +456,7 @@ async def test_removing_a_destination_sends_its_waiting_records_to_the_others(
     await worker(db, fake).round(drain=False)  # routed to A1, not due yet
     async with db.session() as session:
         await hr_destinations.remove_destination(
-            session=session, county_code=COUNTY_A, chat_id=CHAT_A1, now=NOW
+            session=session, county_code=COUNTY_A, chat_key=f"tg:{CHAT_A1}", now=NOW
         )
     await add(db, COUNTY_A, CHAT_A2)
     await worker(db, fake).drain()
@@ -457,7 +469,7 @@ def test_the_cli_manages_destinations(migrated_sqlite_url: str, capsys: pytest.C
     assert hr_add(migrated_sqlite_url, "41", CHAT_A1) == 2
     assert hr_list(migrated_sqlite_url) == 0
     out = capsys.readouterr().out
-    assert f"{COUNTY_A}\t{CHAT_A1}\tactive" in out
+    assert f"{COUNTY_A}\ttg:{CHAT_A1}\tactive" in out
     assert hr_remove(migrated_sqlite_url, COUNTY_A, CHAT_A1) == 0
     assert hr_remove(migrated_sqlite_url, COUNTY_A, CHAT_A1) == 2
     capsys.readouterr()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.channels.telegram.hr import parse_command
 from bot.features.demo.data import KINDS
 from bot.features.hr.buttons import HrPress, is_ours, parse
 from bot.features.hr.reminders import SCHEDULE
-from bot.features.hr.router import parse_command
 from bot.features.hr.tables import FULL_HEADERS, value_labels
 from content.i18n import load_messages
 from content.progress_table import DATES, UNITS

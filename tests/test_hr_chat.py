@@ -12,7 +12,7 @@ from aiogram import Bot
 from sqlmodel import select
 
 from bot.features.hr.buttons import HrPress
-from bot.features.hr.followup import tell_household
+from bot.features.hr.notices import notify_household
 from storage.crypto import mask_id, mask_phone
 from storage.db import Database
 from storage.models import IntentRecord
@@ -39,6 +39,7 @@ from tests.hr_support import (
     staff,
     submission,
     submit,
+    telegram_outbound,
     url_fixture,  # noqa: F401
 )
 
@@ -163,12 +164,16 @@ async def test_a_status_is_stored_with_who_and_when_and_the_household_is_told_on
     assert record.open_key is not None and before - timedelta(seconds=1) <= record.status_changed_at
     (change,) = await rows(db, StatusChange)
     assert (change.record_id, change.old_status, change.new_status) == (record.id, "new", "contacted")
-    assert change.changed_by == f"tg:{HR_A}" and change.chat_id == GROUP_A and change.household_notified_at
+    assert (
+        change.changed_by == f"tg:{HR_A}"
+        and change.chat_key == f"tg:{GROUP_A}"
+        and change.household_notified_at
+    )
     (notice,) = fake.messages_to(HOUSEHOLD_USER)
     assert "technical school" in notice.text  # in the household's own language
     await press(fake, bot, db, HR_A, card, contacted, check=False)  # a double tap changes nothing
     async with db.session() as session:
-        await tell_household(bot, session, change.id)  # a retry after a crash: still once
+        assert not await notify_household(telegram_outbound(bot), session, change.id)  # again: still once
     assert len(fake.messages_to(HOUSEHOLD_USER)) == 1 and len(await rows(db, StatusChange)) == 1
 
 
@@ -181,7 +186,7 @@ async def test_the_next_text_is_the_note_and_closing_clears_open_key(fake, bot, 
     assert await send(fake, bot, db, HR_A, "已报名技校，电话13812345678", GROUP_A)
     (record,) = [r for r in await rows(db, IntentRecord) if r.county_code == COUNTY_A]
     assert record.status == "enrolled" and record.open_key is None
-    assert record.status_note == "已报名技校，电话138****5678"
+    assert record.status_note == "已报名技校，电话*******5678"
     (change,) = await rows(db, StatusChange)
     assert change.note == record.status_note
     assert not await send(fake, bot, db, HR_A, "a second text is no note", GROUP_A)

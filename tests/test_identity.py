@@ -48,3 +48,21 @@ async def test_outbound_sends_through_the_keys_channel_only():
     assert await outbound.send("wecom:li", [Reply("core.help")], "en") is True
     assert await outbound.send("tg:1", [Reply("core.help")], "en") is False  # no Telegram in this process
     assert got == [("wecom:li", ["core.help"], "en")]
+
+
+@pytest.mark.parametrize(
+    ("channel", "chat", "key"),
+    [("tg", -1001234, "tg:-1001234"), ("wecom", "wrkAbc123", "wecom:group:wrkAbc123"),
+     ("wxkf", "x1", "wxkf:group:x1")],
+)  # fmt: skip
+def test_group_keys_of_several_channels(channel, chat, key):
+    from bot.core.identity import group_key, is_group
+
+    assert group_key(channel, chat) == key and is_group(key) and channel_of(key) == channel
+
+
+@pytest.mark.parametrize("key", ["tg:101", "wecom:zhangsan", "wecom:li.si@x", "wxkf:wmAbC", "web:Z", "junk"])
+def test_person_keys_are_not_groups(key):
+    from bot.core.identity import is_group
+
+    assert not is_group(key)

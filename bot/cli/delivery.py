@@ -1,5 +1,8 @@
 """`outreach deliver [--once]` and `outreach hr add|list|remove`: plain functions returning exit codes.
 
+A chat is named by its key (`--to tg:-1001234`, `--to wecom:group:abc`); `--chat -1001234` is the
+Telegram shorthand. Audit entries name the chat's channel.
+
 Free of typer; only `deliver` imports aiogram (it talks to Telegram). Each brings the schema up to
 date first. What they print is for operators, in English, as the other admin commands do.
 """
@@ -30,37 +33,45 @@ def deliver(settings: Any, db_url: str, *, once: bool) -> int:
 
 async def _deliver(settings: Any, once: bool) -> None:
     """Build the bot and run or drain the worker; SIGTERM and SIGINT stop it between steps."""
+    from bot.channels.telegram import digests
     from bot.channels.telegram.app import build_bot
+    from bot.features.delivery.channel import DigestChannels
     from bot.features.delivery.worker import drain_delivery, run_delivery
 
     bot = build_bot(settings)
+    channels = DigestChannels()
+    digests.register(channels, bot)
     try:
         if once:
-            await drain_delivery(settings, bot)
+            await drain_delivery(settings, channels)
             return
         stop = asyncio.Event()
         for signum in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        await run_delivery(settings, bot, stop=stop)
+        await run_delivery(settings, channels, stop=stop)
     finally:
         await bot.session.close()
 
 
-def hr_add(db_url: str, county: str, chat_id: int) -> int:
-    """Send the county's digests to the chat (also revives and repairs a removed or broken one)."""
-    if (problem := _check(county, chat_id)) is not None:
-        return _fail(problem)
-    row, done = _run(db_url, lambda: _add(db_url, county, chat_id))
-    print(f"{done}: county {county} -> chat {chat_id} (id {row.id})")
+def hr_add(db_url: str, county: str, chat: str | int | None) -> int:
+    """Send the county's digests to the chat (a key, or a Telegram chat id); also revives and repairs it."""
+    key, problem = _check(county, chat)
+    if key is None:
+        return _fail(problem or "--to: a chat key")
+    row, done = _run(db_url, lambda: _add(db_url, county, key))
+    print(f"{done}: county {county} -> chat {key} (id {row.id})")
     return EXIT_OK
 
 
-def hr_remove(db_url: str, county: str, chat_id: int) -> int:
+def hr_remove(db_url: str, county: str, chat: str | int | None) -> int:
     """Stop sending the county's digests to the chat; waiting records go to its other chats."""
-    removed = _run(db_url, lambda: _remove(db_url, county, chat_id))
+    key, problem = _check(county, chat)
+    if key is None:
+        return _fail(problem or "--to: a chat key")
+    removed = _run(db_url, lambda: _remove(db_url, county, key))
     if removed is None:
-        return _fail(f"no active HR chat {chat_id} for county {county} (see `outreach hr list`)")
-    print(f"removed: county {county} -> chat {chat_id}")
+        return _fail(f"no active HR chat {key} for county {county} (see `outreach hr list`)")
+    print(f"removed: county {county} -> chat {key}")
     return EXIT_OK
 
 
@@ -71,20 +82,24 @@ def hr_list(db_url: str, *, all_rows: bool = False) -> int:
     for row in rows:
         d = row.destination
         state = "removed" if d.removed_at else "broken" if d.broken_at else "active"
-        print(f"{d.id}\t{d.county_code}\t{d.chat_id}\t{state}\t{d.failures}\t{row.waiting}\t{row.delivered}"
+        print(f"{d.id}\t{d.county_code}\t{d.chat_key}\t{state}\t{d.failures}\t{row.waiting}\t{row.delivered}"
               f"\t{d.added_by}\t{d.last_error or ''}")  # fmt: skip
     return EXIT_OK
 
 
-def _check(county: str, chat_id: int) -> str | None:
-    """Why the arguments cannot name a destination, or None."""
+def _check(county: str, chat: str | int | None) -> tuple[str | None, str | None]:
+    """The chat's key, or None and why the arguments cannot name a destination."""
     from bot.features.access.rules import level_of
+    from bot.features.delivery.commands import destination_key
 
     if level_of(county) != "county":
-        return f"--county {county}: a 6-digit county code such as 410225"
-    if chat_id == 0:
-        return "--chat: a Telegram chat id (groups are negative, e.g. -1001234567890)"
-    return None
+        return None, f"--county {county}: a 6-digit county code such as 410225"
+    if chat is None:
+        return None, "--to KEY (tg:-1001234567890, wecom:group:CHATID, ...) or --chat ID is needed"
+    key = destination_key(str(chat))
+    if key is None:
+        return None, f"--to {chat}: not a chat key (tg:<chat id>, wecom:<UserID>, wecom:group:<chatid>)"
+    return key, None
 
 
 def operator() -> str:
@@ -96,7 +111,7 @@ def operator() -> str:
     return "cli:" + (re.sub(r"[^\w.@-]", "_", name)[:120] or "unknown")
 
 
-async def _add(db_url: str, county: str, chat_id: int) -> Any:
+async def _add(db_url: str, county: str, chat_key: str) -> Any:
     """Add the destination and audit it."""
     from storage.models import utc_now
     from storage.repositories import audit, hr_destinations
@@ -104,17 +119,17 @@ async def _add(db_url: str, county: str, chat_id: int) -> Any:
     async def add(session: Any) -> Any:
         """Add, then audit."""
         now = utc_now()
-        active = await hr_destinations.was_active(session=session, county_code=county, chat_id=chat_id)
+        active = await hr_destinations.was_active(session=session, county_code=county, chat_key=chat_key)
         row, created = await hr_destinations.add_destination(
-            session=session, county_code=county, chat_id=chat_id, added_by=operator(), now=now
+            session=session, county_code=county, chat_key=chat_key, added_by=operator(), now=now
         )
-        await _audit(audit, session, row.id, "add" if created else "revive", county)
+        await _audit(audit, session, row.id, "add" if created else "revive", county, chat_key)
         return row, "added" if created else "already active" if active else "enabled again"
 
     return await _with_session(db_url, add)
 
 
-async def _remove(db_url: str, county: str, chat_id: int) -> int | None:
+async def _remove(db_url: str, county: str, chat_key: str) -> int | None:
     """Remove the destination and audit it."""
     from storage.models import utc_now
     from storage.repositories import audit, hr_destinations
@@ -122,10 +137,10 @@ async def _remove(db_url: str, county: str, chat_id: int) -> int | None:
     async def remove(session: Any) -> int | None:
         """Remove, then audit."""
         removed = await hr_destinations.remove_destination(
-            session=session, county_code=county, chat_id=chat_id, now=utc_now()
+            session=session, county_code=county, chat_key=chat_key, now=utc_now()
         )
         if removed is not None:
-            await _audit(audit, session, removed, "remove", county)
+            await _audit(audit, session, removed, "remove", county, chat_key)
         return removed
 
     return await _with_session(db_url, remove)
@@ -140,11 +155,14 @@ async def _list(db_url: str, all_rows: bool) -> Any:
     )
 
 
-async def _audit(audit: Any, session: Any, destination_id: int | None, what: str, county: str) -> None:
-    """One audit entry for a change made from the command line."""
+async def _audit(
+    audit: Any, session: Any, destination_id: int | None, what: str, county: str, chat_key: str
+) -> None:
+    """One audit entry for a change made from the command line, naming the chat's channel."""
     await audit.record(
         session=session, actor=operator(), action="hr.destinations", target_kind="hr_destination",
-        target_id=destination_id, channel="cli", detail=f"{what} county={county}",
+        target_id=destination_id, channel="cli",
+        detail=f"{what} county={county} channel={audit.channel_of(chat_key)}",
     )  # fmt: skip
 
 

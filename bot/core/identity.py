@@ -4,6 +4,12 @@ A key is "<channel>:<id>": "tg:12345" (a Telegram user or chat), "wecom:zhangsan
 member of the county's app), "wxkf:wmXXXX" (a WeChat user in 微信客服), "web:<random>" (an
 anonymous web chat), "console:local". Everything outside a channel's own folder handles keys
 as opaque strings and asks this module what they mean.
+
+Keys also name where the bot sends on its own: an HR destination (digests, reminders) or an HR
+chat is a key too. A group chat is "tg:-100..." on Telegram (negative ids are groups there) and
+"wecom:group:<chatid>" for a WeCom group chat made by the app (appchat; chatid is [0-9a-zA-Z],
+and ":" never occurs in a WeCom UserID, so a member's key cannot look like a group's).
+`group_key` makes such keys and `is_group` recognises them, for every channel.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ WECHAT_KF = "wxkf"
 WEB = "web"
 CONSOLE = "console"
 CHANNELS = (TELEGRAM, WECOM, WECHAT_KF, WEB, CONSOLE)
+GROUP_PREFIX = "group:"  # the id of a group chat's key, on channels whose ids do not tell groups apart
 
 
 @dataclass(frozen=True)
@@ -56,3 +63,25 @@ def telegram_id(key: str) -> int | None:
     if parsed is None or parsed.channel != TELEGRAM or not parsed.id.lstrip("-").isdigit():
         return None
     return int(parsed.id)
+
+
+def group_key(channel: str, chat: str | int) -> str:
+    """The key of a channel's group chat: "tg:-100123" (as Telegram gives it), "wecom:group:abc"."""
+    if channel == TELEGRAM:
+        return make_key(channel, chat)
+    return make_key(channel, f"{GROUP_PREFIX}{chat}")
+
+
+def is_group(key: str) -> bool:
+    """Whether a key names a group chat rather than one person."""
+    parsed = parse_key(key)
+    if parsed is None:
+        return False
+    if parsed.channel == TELEGRAM:
+        return parsed.id.startswith("-")
+    return parsed.id.startswith(GROUP_PREFIX)
+
+
+def is_key(key: str) -> bool:
+    """Whether a text is a well-formed key of a known channel (what `outreach hr add --to` takes)."""
+    return parse_key(key) is not None

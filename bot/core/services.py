@@ -9,6 +9,8 @@ from bot.core.effects import Effects
 from bot.core.outbound import Outbound
 from bot.core.settings import Settings
 from bot.features.access import effects as access_effects
+from bot.features.delivery.channel import DigestChannels
+from bot.features.hr import notices
 from bot.features.intake import effects as intake_effects
 from content.book import load_book
 from dialogs.areas import AreaIndex
@@ -30,6 +32,7 @@ class Services:
     effects: Effects
     cipher: Cipher
     outbound: Outbound = field(default_factory=Outbound)  # channels register their senders
+    digests: DigestChannels = field(default_factory=DigestChannels)  # and their HR digest senders
 
     async def close(self) -> None:
         """Close the stores."""
@@ -49,15 +52,20 @@ async def open_services(settings: Settings) -> Services:
     conversations = open_conversations(url)
     await conversations.start()
     cipher = Cipher.from_secret(settings.cipher_secrets())
-    effects = _effects(settings, cipher)
-    return Services(book=book, database=database, conversations=conversations, effects=effects, cipher=cipher)
+    outbound = Outbound()
+    effects = _effects(settings, cipher, outbound)
+    return Services(
+        book=book, database=database, conversations=conversations, effects=effects, cipher=cipher,
+        outbound=outbound,
+    )  # fmt: skip
 
 
-def _effects(settings: Settings, cipher: Cipher) -> Effects:
-    """The event handlers of every feature."""
+def _effects(settings: Settings, cipher: Cipher, outbound: Outbound) -> Effects:
+    """The event handlers of every feature, and what runs whenever a user writes."""
     effects = Effects()
     intake_effects.register(effects, cipher=cipher)
     access_effects.register(effects, cipher=cipher, bot_username=settings.bot_username)
+    notices.register(effects, outbound)  # HR news held for a household goes out when it writes
     return effects
 
 

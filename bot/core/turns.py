@@ -46,6 +46,8 @@ async def take_turn(
     if first_contact:
         async with slot.side_writes():
             await effects.first_contact(key=key, lang=turn.state.lang, session=session)
+    elif effects.contact_hooks:  # held messages (e.g. HR news for a closed WeChat window) go out now
+        await effects.contact(key=key, session=session, side_writes=slot.side_writes)
     replies: list[Reply] = []
     for output in turn.replies:
         if isinstance(output, Event):

@@ -33,8 +33,22 @@ def configure_and_run(**options: object) -> None:
 
 def run_on_connection(connection: Connection) -> None:
     """Run the migrations on a synchronous connection (inside `AsyncConnection.run_sync`)."""
-    # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
-    configure_and_run(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    if connection.dialect.name != "sqlite":
+        configure_and_run(connection=connection)
+        return
+    # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead. Rebuilding a
+    # table others refer to (DROP TABLE) fails while foreign keys are enforced, and the pragma can
+    # only change outside a transaction: off before, checked and on again after.
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    connection.commit()  # end SQLAlchemy's autobegun transaction: Alembic then commits its own
+    try:
+        configure_and_run(connection=connection, render_as_batch=True)
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migration left {len(broken)} rows with broken foreign keys")
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+        connection.commit()
 
 
 def run_offline() -> None:

@@ -20,7 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import utc_now
 from storage.models_access import AuditEntry
 
-CHANNELS = ("telegram", "cli", "console", "system")  # system: scheduled jobs such as retention
+# system: scheduled jobs such as retention; wecom: a WeCom member; wxkf: WeChat via 微信客服
+CHANNELS = ("telegram", "wecom", "wxkf", "web", "cli", "console", "system")
+KEY_CHANNELS = {"tg": "telegram", "wecom": "wecom", "wxkf": "wxkf", "web": "web", "console": "console"}
 NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 ACTOR = re.compile(r"^[a-z]+:[\w.@-]{1,120}$")
 TARGET_ID = re.compile(r"^[A-Za-z0-9_.:,=-]{1,64}$")
@@ -30,9 +32,8 @@ MOBILE = re.compile(r"(?<![0-9])1[3-9]\d{9}(?![0-9])")
 
 
 def channel_of(key: str) -> str:
-    """The channel a channel key belongs to: "tg:..." telegram, "console:..." console, else cli."""
-    prefix = key.partition(":")[0]
-    return {"tg": "telegram", "console": "console"}.get(prefix, "cli")
+    """The channel a key belongs to ("tg:..." telegram, "wecom:..." wecom, ...); anything else cli."""
+    return KEY_CHANNELS.get(key.partition(":")[0], "cli")
 
 
 def _check(name: str, value: str | None, pattern: re.Pattern[str]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, update
+from sqlalchemy import exists, false, func, or_, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -131,13 +131,17 @@ async def claim_destinations(
     limit: int,
     due: Any,
     exclude: Collection[int] = (),
+    channels: Collection[str] | None = None,
 ) -> list[HrDestination]:
-    """Lease up to `limit` destinations with work `due` (see `due_condition`) to `worker`; commits."""
+    """Lease up to `limit` destinations with work `due` (see `due_condition`) to `worker`; commits.
+
+    `channels`: only destinations whose key belongs to one of these (the channels this process
+    serves); None for all."""
     # A lease is a claim column with an expiry: a crashed worker's destinations come free when
     # its lease runs out. The UPDATE re-checks the lease, so two claimers cannot both win a row.
     query = (
         select(HrDestination.id)
-        .where(_claimable(now), due, col(HrDestination.id).not_in(exclude))
+        .where(_claimable(now), due, col(HrDestination.id).not_in(exclude), on_channels(channels))
         .order_by(col(HrDestination.id))
         .limit(limit)
     )
@@ -153,6 +157,13 @@ async def claim_destinations(
     await session.commit()
     mine = select(HrDestination).where(col(HrDestination.id).in_(ids), HrDestination.claimed_by == worker)
     return list((await session.exec(mine.order_by(col(HrDestination.id)))).all())
+
+
+def on_channels(channels: Collection[str] | None) -> Any:
+    """Destinations whose chat key belongs to one of `channels` ("tg" -> "tg:..."); None: all."""
+    if channels is None:
+        return true()
+    return or_(false(), *(col(HrDestination.chat_key).startswith(f"{channel}:") for channel in channels))
 
 
 def due_condition(*, min_records: int, cutoff: datetime) -> Any:
@@ -292,7 +303,7 @@ async def digest_payloads(*, session: AsyncSession, digest_id: int) -> list[str]
     return list((await session.exec(query)).all())
 
 
-async def save_placeholder(*, session: AsyncSession, digest_id: int, message_id: int) -> bool:
+async def save_placeholder(*, session: AsyncSession, digest_id: int, message_id: str) -> bool:
     """Record the placeholder's message id unless one is recorded already (then False). Commits."""
     result = await session.exec(
         update(DeliveryDigest)
@@ -303,7 +314,7 @@ async def save_placeholder(*, session: AsyncSession, digest_id: int, message_id:
     return result.rowcount == 1
 
 
-async def forget_placeholder(*, session: AsyncSession, digest_id: int, message_id: int) -> None:
+async def forget_placeholder(*, session: AsyncSession, digest_id: int, message_id: str) -> None:
     """The placeholder is gone from the chat (deleted by someone): plan a new one. Commits."""
     await session.exec(
         update(DeliveryDigest)
@@ -312,6 +323,32 @@ async def forget_placeholder(*, session: AsyncSession, digest_id: int, message_i
         .values(message_id=None, status=PLANNED)
     )
     await session.commit()
+
+
+async def start_send(*, session: AsyncSession, digest_id: int, now: float) -> float:
+    """When the digest's content was first sent, on a channel without edit: `now` if this is the
+    first time (recorded before sending), else the earlier moment. Commits."""
+    await session.exec(
+        update(DeliveryDigest)
+        .where(DeliveryDigest.id == digest_id, col(DeliveryDigest.send_attempted_at).is_(None))
+        .values(send_attempted_at=now)
+    )
+    await session.commit()
+    query = select(DeliveryDigest.send_attempted_at).where(DeliveryDigest.id == digest_id)
+    return (await session.exec(query)).one() or now
+
+
+async def mark_sent(*, session: AsyncSession, digest_id: int, message_id: str, now: datetime) -> int:
+    """The channel (without edit) accepted the digest's content as message `message_id`: record it
+    and mark its deliveries delivered. Commits; returns how many."""
+    await session.exec(
+        update(DeliveryDigest)
+        .where(DeliveryDigest.id == digest_id, col(DeliveryDigest.message_id).is_(None))
+        .where(DeliveryDigest.status == PLANNED)
+        .values(message_id=message_id, status=PLACED)
+    )
+    await session.commit()
+    return await mark_delivered(session=session, digest_id=digest_id, message_id=message_id, now=now)
 
 
 async def count_attempt(*, session: AsyncSession, digest_id: int) -> None:
@@ -324,12 +361,12 @@ async def count_attempt(*, session: AsyncSession, digest_id: int) -> None:
     await session.commit()
 
 
-async def mark_delivered(*, session: AsyncSession, digest_id: int, message_id: int, now: datetime) -> int:
-    """Telegram accepted the digest's content: its deliveries are delivered. Commits; returns how many."""
+async def mark_delivered(*, session: AsyncSession, digest_id: int, message_id: str, now: datetime) -> int:
+    """The channel accepted the digest's content: its deliveries are delivered. Commits; returns how many."""
     result = await session.exec(
         update(Delivery)
         .where(Delivery.digest_id == digest_id, Delivery.status == PENDING)
-        .values(status=DELIVERED, telegram_message_id=message_id, sent_at=now)
+        .values(status=DELIVERED, message_id=message_id, sent_at=now)
     )
     await session.exec(
         update(DeliveryDigest)
@@ -340,7 +377,7 @@ async def mark_delivered(*, session: AsyncSession, digest_id: int, message_id: i
     return result.rowcount
 
 
-async def save_attachment(*, session: AsyncSession, digest_id: int, column: str, message_id: int) -> None:
+async def save_attachment(*, session: AsyncSession, digest_id: int, column: str, message_id: str) -> None:
     """Record that an attachment was sent (first record wins); it is never sent again. Commits."""
     if column not in ATTACHMENT_COLUMNS:
         raise ValueError(f"not an attachment column: {column}")
@@ -363,8 +400,12 @@ async def finish_digest(*, session: AsyncSession, digest_id: int, now: datetime)
     await session.commit()
 
 
-async def next_work_at(*, session: AsyncSession, now: float) -> float | None:
-    """When work could next be claimed: `now`, later (a backoff, another's lease) or None (none left)."""
+async def next_work_at(
+    *, session: AsyncSession, now: float, channels: Collection[str] | None = None
+) -> float | None:
+    """When work could next be claimed: `now`, later (a backoff, another's lease) or None (none left).
+
+    `channels`: only work for destinations of these channels counts (None: all)."""
     unrouted = select(Outbox.id).where(Outbox.status == PENDING, Outbox.kind == OUTBOX_KIND, _reachable())
     if (await session.exec(unrouted.limit(1))).first() is not None:
         return now
@@ -373,6 +414,7 @@ async def next_work_at(*, session: AsyncSession, now: float) -> float | None:
         col(HrDestination.removed_at).is_(None),
         col(HrDestination.broken_at).is_(None),
         or_(_has_open_digest(), waiting),
+        on_channels(channels),
     )
     times = [max(retry_at, until or 0.0, now) for retry_at, until in (await session.exec(query)).all()]
     return min(times, default=None)

@@ -20,12 +20,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import mask_id, mask_phone
-from storage.models import DEFAULT_LANGUAGE, Household, IntentRecord, Member, User
+from storage.models import Household, IntentRecord, Member
 from storage.models_followup import HouseholdMask, MemberMask, NoteWait, StatusChange
-from storage.repositories.access import telegram_id_of
 from storage.repositories.audit import MOBILE, RESIDENT_ID
 from storage.repositories.export_rows import in_scope
 from storage.repositories.intake_records import OPEN_STATUSES, open_key
+from storage.repositories.notices import household_told
 
 FOLLOW_UP_STATUSES = ("contacted", "enrolled", "referred", "declined", "unreachable")
 CLOSED_STATUSES = frozenset(FOLLOW_UP_STATUSES) - OPEN_STATUSES
@@ -44,16 +44,6 @@ class Change:
     change_id: int | None = None
     old_status: str | None = None
     new_status: str | None = None
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A household to tell about a change, in its own language."""
-
-    chat_id: int
-    language: str
-    kind: str
-    status: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +69,7 @@ class RecordView:
     phone: str | None  # masked
     created_at: datetime
     status_changed_at: datetime | None
+    household_told: bool | None = None  # None: nobody to tell; False: a notice waits (not told yet)
 
 
 # ---------------------------------------------------------------- status changes
@@ -90,7 +81,7 @@ async def county_of(*, session: AsyncSession, record_id: int) -> str | None:
 
 
 async def set_status(
-    *, session: AsyncSession, record_id: int, status: str, actor: str, chat_id: int | None, now: datetime
+    *, session: AsyncSession, record_id: int, status: str, actor: str, chat_key: str | None, now: datetime
 ) -> Change:
     """Give a record a follow-up status and write its history row. Commits when it changed."""
     if status not in FOLLOW_UP_STATUSES:
@@ -105,7 +96,7 @@ async def set_status(
     if old == status:
         return Change(UNCHANGED, record_id, old_status=old, new_status=status)
     try:
-        change = await _write_change(session, record_id, old, status, actor, chat_id, now, member_id, kind)
+        change = await _write_change(session, record_id, old, status, actor, chat_key, now, member_id, kind)
     except IntegrityError:  # another open record of this member and kind holds open_key
         await session.rollback()
         return Change(NEWER_OPEN, record_id, old_status=old, new_status=status)
@@ -122,7 +113,7 @@ async def _write_change(
     old: str,
     status: str,
     actor: str,
-    chat_id: int | None,
+    chat_key: str | None,
     now: datetime,
     member_id: int,
     kind: str,
@@ -146,7 +137,7 @@ async def _write_change(
         new_status=status,
         changed_by=actor,
         changed_at=now,
-        chat_id=chat_id,
+        chat_key=chat_key,
     )
     session.add(change)
     await session.flush()
@@ -187,21 +178,21 @@ async def attach_note(*, session: AsyncSession, change_id: int, note: str) -> bo
 async def expect_note(
     *,
     session: AsyncSession,
-    chat_id: int,
+    chat_key: str,
     actor: str,
     change_id: int,
-    message_id: int | None,
+    message_id: str | None,
     expires_at: float,
 ) -> NoteWait | None:
     """Take this person's next text in this chat as the change's note. Commits; the wait it replaced."""
-    query = select(NoteWait).where(NoteWait.chat_id == chat_id, NoteWait.actor == actor)
+    query = select(NoteWait).where(NoteWait.chat_key == chat_key, NoteWait.actor == actor)
     replaced = (await session.exec(query)).first()
     for _ in range(2):  # a lost race with the same person's other press: delete theirs and retry
         await session.exec(
-            delete(NoteWait).where(col(NoteWait.chat_id) == chat_id, col(NoteWait.actor) == actor)
+            delete(NoteWait).where(col(NoteWait.chat_key) == chat_key, col(NoteWait.actor) == actor)
         )
         wait = NoteWait(
-            chat_id=chat_id, actor=actor, change_id=change_id, message_id=message_id, expires_at=expires_at
+            chat_key=chat_key, actor=actor, change_id=change_id, message_id=message_id, expires_at=expires_at
         )
         session.add(wait)
         try:
@@ -212,9 +203,9 @@ async def expect_note(
     return replaced
 
 
-async def take_note_wait(*, session: AsyncSession, chat_id: int, actor: str, now: float) -> NoteWait | None:
+async def take_note_wait(*, session: AsyncSession, chat_key: str, actor: str, now: float) -> NoteWait | None:
     """The wait of this person in this chat, removed; None when there is none or it has expired."""
-    query = select(NoteWait).where(NoteWait.chat_id == chat_id, NoteWait.actor == actor)
+    query = select(NoteWait).where(NoteWait.chat_key == chat_key, NoteWait.actor == actor)
     wait = (await session.exec(query)).first()
     if wait is None:
         return None
@@ -224,11 +215,11 @@ async def take_note_wait(*, session: AsyncSession, chat_id: int, actor: str, now
 
 
 async def drop_note_wait(
-    *, session: AsyncSession, chat_id: int, actor: str, change_id: int
+    *, session: AsyncSession, chat_key: str, actor: str, change_id: int
 ) -> NoteWait | None:
     """Stop waiting for the note of this change ("no note"); the wait, or None when there was none."""
     query = select(NoteWait).where(
-        NoteWait.chat_id == chat_id, NoteWait.actor == actor, NoteWait.change_id == change_id
+        NoteWait.chat_key == chat_key, NoteWait.actor == actor, NoteWait.change_id == change_id
     )
     wait = (await session.exec(query)).first()
     if wait is None:
@@ -236,37 +227,6 @@ async def drop_note_wait(
     taken = await session.exec(delete(NoteWait).where(col(NoteWait.id) == wait.id))
     await session.commit()
     return wait if taken.rowcount == 1 else None
-
-
-# ---------------------------------------------------------------- telling the household
-
-
-async def claim_notice(*, session: AsyncSession, change_id: int, now: datetime) -> Notice | None:
-    """The notice for a change when the household used the bot itself, claimed once. Commits."""
-    query = (
-        select(StatusChange.new_status, IntentRecord.kind, Household.answered_by, Household.submitted_by)
-        .join(IntentRecord, col(IntentRecord.id) == StatusChange.record_id)
-        .join(Household, col(Household.id) == IntentRecord.household_id)
-        .where(StatusChange.id == change_id)
-    )
-    found = (await session.exec(query)).first()
-    if found is None:
-        return None
-    status, kind, answered_by, submitted_by = found
-    chat_id = telegram_id_of(submitted_by)
-    if answered_by != HOUSEHOLD or chat_id is None:
-        return None
-    claim = (
-        update(StatusChange)
-        .where(col(StatusChange.id) == change_id, col(StatusChange.household_notified_at).is_(None))
-        .values(household_notified_at=now)
-    )
-    if (await session.exec(claim)).rowcount != 1:
-        await session.rollback()
-        return None
-    language = (await session.exec(select(User.language).where(User.channel_key == submitted_by))).first()
-    await session.commit()
-    return Notice(chat_id, language or DEFAULT_LANGUAGE, kind, status)
 
 
 # ---------------------------------------------------------------- lists
@@ -296,6 +256,7 @@ def _view_query() -> Any:
             HouseholdMask.phone,
             record.created_at,
             record.status_changed_at,
+            household_told(record.id),
         )
         .join(Member, col(Member.id) == record.member_id)
         .join(Household, col(Household.id) == record.household_id)

@@ -1,4 +1,4 @@
-"""HR destinations: which chats receive which county, their health, and who to tell when one breaks.
+"""HR destinations: which chats (channel keys) get which county, their health, who is told when one breaks.
 
 Every function takes the session as a keyword argument; the writers commit before they return.
 Removing a destination is a soft delete: its history stays, its waiting deliveries are cancelled and
@@ -42,12 +42,12 @@ class DestinationRow:
 
 
 async def add_destination(
-    *, session: AsyncSession, county_code: str, chat_id: int, added_by: str, now: datetime
+    *, session: AsyncSession, county_code: str, chat_key: str, added_by: str, now: datetime
 ) -> tuple[HrDestination, bool]:
     """The destination, created (True) or revived and repaired (False). Commits."""
-    found = await _find(session, county_code, chat_id)
+    found = await _find(session, county_code, chat_key)
     if found is None:
-        found = HrDestination(county_code=county_code, chat_id=chat_id, added_by=added_by, created_at=now)
+        found = HrDestination(county_code=county_code, chat_key=chat_key, added_by=added_by, created_at=now)
         session.add(found)
         await session.commit()
         return found, True
@@ -63,10 +63,10 @@ async def add_destination(
 
 
 async def remove_destination(
-    *, session: AsyncSession, county_code: str, chat_id: int, now: datetime
+    *, session: AsyncSession, county_code: str, chat_key: str, now: datetime
 ) -> int | None:
     """Stop delivering to the chat; its id, or None when it is not an active destination. Commits."""
-    found = await _find(session, county_code, chat_id)
+    found = await _find(session, county_code, chat_key)
     if found is None or found.removed_at is not None:
         return None
     found.removed_at, found.claimed_by, found.claimed_until = now, None, None
@@ -96,7 +96,7 @@ async def _reroute_orphans(session: AsyncSession) -> None:
 
 async def list_destinations(*, session: AsyncSession, include_removed: bool = False) -> list[DestinationRow]:
     """Every destination by county and chat, with how many records wait and were delivered."""
-    query = select(HrDestination).order_by(col(HrDestination.county_code), col(HrDestination.chat_id))
+    query = select(HrDestination).order_by(col(HrDestination.county_code), col(HrDestination.chat_key))
     if not include_removed:
         query = query.where(col(HrDestination.removed_at).is_(None))
     destinations = list((await session.exec(query)).all())
@@ -115,16 +115,16 @@ async def _counts(session: AsyncSession) -> dict[tuple[int, str], int]:
     return {(d, s): n for d, s, n in (await session.exec(query)).all()}
 
 
-async def was_active(*, session: AsyncSession, county_code: str, chat_id: int) -> bool:
+async def was_active(*, session: AsyncSession, county_code: str, chat_key: str) -> bool:
     """True when the county's digests already go to the chat (neither removed nor broken)."""
-    found = await _find(session, county_code, chat_id)
+    found = await _find(session, county_code, chat_key)
     return found is not None and found.removed_at is None and found.broken_at is None
 
 
-async def _find(session: AsyncSession, county_code: str, chat_id: int) -> HrDestination | None:
+async def _find(session: AsyncSession, county_code: str, chat_key: str) -> HrDestination | None:
     """The destination row of a county and chat, removed or not."""
     query = select(HrDestination).where(
-        HrDestination.county_code == county_code, HrDestination.chat_id == chat_id
+        HrDestination.county_code == county_code, HrDestination.chat_key == chat_key
     )
     return (await session.exec(query)).first()
 
@@ -171,20 +171,20 @@ async def record_failure(
     return await session.get(HrDestination, destination_id)
 
 
-async def move_chat(*, session: AsyncSession, destination_id: int, chat_id: int) -> None:
-    """The group became a supergroup with a new id: deliver there from now on. Commits."""
+async def move_chat(*, session: AsyncSession, destination_id: int, chat_key: str) -> None:
+    """The chat has a new key (a group became a supergroup): deliver there from now on. Commits."""
     await session.exec(
-        update(HrDestination).where(HrDestination.id == destination_id).values(chat_id=chat_id)
+        update(HrDestination).where(HrDestination.id == destination_id).values(chat_key=chat_key)
     )
     await session.commit()
 
 
-async def admin_chats(*, session: AsyncSession) -> list[tuple[int, str]]:
-    """(Telegram chat id, language) of every admin who can be reached on Telegram."""
-    query = select(User.telegram_id, User.language).where(
-        User.role == ADMIN_ROLE, col(User.telegram_id).is_not(None)
+async def admin_keys(*, session: AsyncSession) -> list[tuple[str, str]]:
+    """(channel key, language) of every admin, in key order; the caller picks the ones it can reach."""
+    query = (
+        select(User.channel_key, User.language).where(User.role == ADMIN_ROLE).order_by(col(User.channel_key))
     )
-    return [(chat, language) for chat, language in (await session.exec(query)).all() if chat is not None]
+    return [(key, language) for key, language in (await session.exec(query)).all()]
 
 
 async def area_names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
@@ -192,6 +192,7 @@ async def area_names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str
     wanted = sorted(set(codes))
     names: dict[str, str] = {}
     for start in range(0, len(wanted), 500):  # far below both backends' bound-parameter limits
-        query = select(Area.code, Area.name).where(col(Area.code).in_(wanted[start : start + 500]))
+        shown = func.coalesce(col(Area.short_name), col(Area.name))  # villages as villagers say them
+        query = select(Area.code, shown).where(col(Area.code).in_(wanted[start : start + 500]))
         names.update(dict((await session.exec(query)).all()))
     return names

@@ -16,12 +16,12 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 
 from bot.channels.telegram.callbacks import input_from_callback
+from bot.channels.telegram.hr import handle_hr_callback, handle_hr_message
 from bot.channels.telegram.render import outgoing
 from bot.core.services import Services
 from bot.core.turns import take_turn
 from bot.features.delivery.commands import COMMANDS as DESTINATION_COMMANDS
 from bot.features.delivery.commands import handle_hr_command
-from bot.features.hr.router import handle_hr_callback, handle_hr_message
 from content.i18n import Translator, language_from_telegram
 from dialogs.model import Input, Reply, State
 from storage.repositories.access import load_member
@@ -48,7 +48,7 @@ def build_router(services: Services) -> Router:
     @router.message()
     async def on_message(message: Message, bot: Bot, **data: Any) -> None:
         """HR and admin commands first; anything else in a private chat goes to the engine."""
-        if await _office_message(message, bot, data):
+        if await _office_message(services, message, bot, data):
             return
         if data["slot"] is None:
             return  # a group chat: only the HR commands above are for the bot
@@ -58,7 +58,8 @@ def build_router(services: Services) -> Router:
     @router.callback_query()
     async def on_press(query: CallbackQuery, bot: Bot, **data: Any) -> None:
         """Feed a button press to the engine, mark the pressed message, send the replies."""
-        if await handle_hr_callback(query, bot, session=data["session"]) or data["slot"] is None:
+        hr_press = await handle_hr_callback(query, bot, session=data["session"], outbound=services.outbound)
+        if hr_press or data["slot"] is None:
             return
         user_input = replace(input_from_callback(query.data), today=date.today().isoformat())
         state, replies = await _turn(services, user_input, data)
@@ -82,7 +83,7 @@ def build_router(services: Services) -> Router:
     return router
 
 
-async def _office_message(message: Message, bot: Bot, data: dict[str, Any]) -> bool:
+async def _office_message(services: Services, message: Message, bot: Bot, data: dict[str, Any]) -> bool:
     """County HR commands, pending follow-up notes and admins' /hr_* commands; True when handled."""
     session, lang = data["session"], data["default_lang"]
     command = input_from_message(message)
@@ -95,7 +96,9 @@ async def _office_message(message: Message, bot: Bot, data: dict[str, Any]) -> b
         # A follow-up note is a reply to the bot's prompt (groups with privacy mode only see replies
         # anyway): other typed text is dialog input and costs no lookup here.
         return False
-    return await handle_hr_message(message, bot, session=session, translator_lang=lang)
+    return await handle_hr_message(
+        message, bot, session=session, translator_lang=lang, outbound=services.outbound
+    )
 
 
 async def _turn(services: Services, user_input: Input, data: dict[str, Any]) -> tuple[State, list[Reply]]:

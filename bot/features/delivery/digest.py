@@ -18,7 +18,7 @@ from storage.crypto import mask_household_number, mask_id, mask_phone
 from storage.exports.chart import draw_wishes_chart
 from storage.exports.xlsx import Column, write_xlsx
 
-MAX_TEXT = 4000  # Telegram takes 4096 UTF-16 units; the rest is slack
+MAX_TEXT = 4000  # Telegram takes 4096 UTF-16 units; the rest is slack (the default of `fitting`)
 CHINA_HOURS = 8  # HR reads China Standard Time, which has no daylight saving
 WIDEST_NUMBER = 10**10 - 1  # fitting is done with the widest digest number, so the real one fits too
 KINDS = ("technical_school", "vocational_training", "apprenticeship", "entrepreneurship")
@@ -190,10 +190,17 @@ def _record_line(t: Translator, index: int, item: Entry, names: dict[str, str]) 
     )
 
 
-def fitting(entries: Sequence[Entry], render: Callable[[Sequence[Entry]], str], limit: int = MAX_TEXT) -> int:
-    """How many of the first entries fit in one message (at least one)."""
+def fitting(
+    entries: Sequence[Entry],
+    render: Callable[[Sequence[Entry]], str],
+    limit: int = MAX_TEXT,
+    fits: Callable[[str], bool] | None = None,
+) -> int:
+    """How many of the first entries fit in one message (at least one): by the channel's `fits`,
+    else within `limit` UTF-16 units."""
+    check = fits or (lambda text: utf16_length(text) <= limit)
     count = len(entries)
-    while count > 1 and utf16_length(render(entries[:count])) > limit:
+    while count > 1 and not check(render(entries[:count])):
         count -= 1
     return count
 

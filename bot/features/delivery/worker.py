@@ -6,15 +6,19 @@ then sends each destination a digest when it is due: `digest_min_records` record
 waited `digest_interval_minutes` (`drain` sends whatever waits). A digest carries as many records
 as fit in one message (at most `max_records_per_digest`); a backlog becomes several digests.
 
-Telegram's sendMessage has no idempotency key, so a digest goes out in two phases, and each step
-is recorded (committed) before the next one starts:
+Each destination is a channel key; the worker sends through that channel's `DigestChannel`
+(bot/features/delivery/channel.py), taken from the registry the channels fill at start-up, and
+claims only destinations of channels this process serves. A channel says whether it can edit a
+sent text; the steps differ by that, and each step is recorded (committed) before the next starts.
+
+With edit (Telegram: sendMessage has no idempotency key, but a message can be edited):
 
     1 plan          tx: digest row (text fixed) + its deliveries' digest_id     nothing visible
-    2 placeholder   sendMessage(short text, catalog key delivery.placeholder)   no record in it
+    2 placeholder   send_text(short text, catalog key delivery.placeholder)     no record in it
     3 save id       tx: digest.message_id = m   (only WHERE message_id IS NULL)
-    4 edit          editMessageText(m, digest text)                             the records, once
+    4 edit          edit_text(m, digest text)                                   the records, once
     5 mark          tx: deliveries delivered (message m), digest edited
-    6 attachments   sendDocument -> tx record id; sendPhoto -> tx record id; digest done
+    6 attachments   send_file -> tx record id; send_image -> tx record id; digest done
 
     crash after:  1 ─► resend placeholder   2 ─► new placeholder (the first stays: a stray)
                   3 ─► edit m               4 ─► edit m again: "message is not modified" = done
@@ -22,25 +26,50 @@ is recorded (committed) before the next one starts:
 
 The records' content only ever goes into message m, the one whose id was saved first, so it
 cannot reach the chat twice; at worst a stray placeholder without any record stays behind.
-A crash at any boundary is simulated in tests/test_delivery.py with the fault-injection hook
-(`Steps.hook`, called with each name in `STEPS`).
 
-A record is marked delivered only after Telegram accepted the edit that carries it. The same
-holds when two workers race: a destination is claimed with a lease (`claimed_by`/`claimed_until`,
-taken with a conditional UPDATE; candidates are read with SELECT ... FOR UPDATE SKIP LOCKED on
-PostgreSQL), every call to Telegram first renews the lease (and stops if another worker has it),
-and a worker that lost the race anyway cannot save a second placeholder id (step 3 is a
-compare-and-set): it deletes its own placeholder and adopts the saved one. A crashed worker's
-leases run out after `lease_seconds`; a cancelled one (shutdown) hands its destinations back.
+Without edit (WeCom: a sent text cannot be changed, but message/send drops a repeat of the same
+content to the same receiver within duplicate_check_interval, up to 4 h): the channel must declare
+`dedupe_seconds` > 0 (the registry refuses it otherwise), and the content is sent once:
+
+    1 plan          tx: digest row (text fixed) + its deliveries' digest_id     nothing visible
+    2 start         tx: digest.send_attempted_at = t0 (only WHERE it IS NULL)
+    3 content       send_text(digest text, dedupe_key "digest-<id>")            the records
+    4 mark          tx: digest.message_id, deliveries delivered, digest edited
+    5 attachments   as above
+
+    crash after:  2 or 3 ─► send the same text under the same key again: the channel drops the
+                  repeat (the text was fixed at plan time, so it is byte for byte the same)
+                  4 ─► attachments
+
+The retry of step 3 comes after at most the lease (`lease_seconds`) plus the back-off
+(`max_backoff_seconds`), well inside WeCom's window. Only a destination that broke and was repaired
+later than the window (t0 + DEDUPE_MARGIN x dedupe_seconds) could see the content twice: then the
+text is sent headed by delivery.maybe_repeat, so HR knows a repeat for what it is. A digest that
+the channel took is never sent again once step 4 is recorded.
+
+A crash at any boundary is simulated in tests/test_delivery.py (Telegram) and
+tests/test_delivery_channels.py (a channel without edit) with the fault-injection hook
+(`Steps.hook`, called with each name in `STEPS` / `STEPS_WITHOUT_EDIT`).
+
+A record is marked delivered only after the channel accepted the edit (or the send) that carries
+it. The same holds when two workers race: a destination is claimed with a lease
+(`claimed_by`/`claimed_until`, taken with a conditional UPDATE; candidates are read with SELECT ...
+FOR UPDATE SKIP LOCKED on PostgreSQL), every try of a call first renews the lease (the channel
+awaits `before_try`; it raises when another worker has it now), and a worker that lost the race
+anyway cannot save a second placeholder id (step 3 is a compare-and-set): it deletes its own
+placeholder and adopts the saved one. A crashed worker's leases run out after `lease_seconds`; a
+cancelled one (shutdown) hands its destinations back.
 
 Attachments (the spreadsheet and the chart) are informational copies of what the digest says.
-For them exactly-once means: sent after the edit, recorded as soon as Telegram accepted them, and
-never sent again once recorded. A crash (or a timed-out request that did reach Telegram) between
-sending and recording can repeat that one attachment; the records in it were delivered once anyway.
+For them exactly-once means: sent after the content, recorded as soon as the channel accepted
+them, and never sent again once recorded. A crash (or a timed-out request that did reach the
+platform) between sending and recording can repeat that one attachment; the records in it were
+delivered once anyway.
 
 A destination that fails `delivery_max_failures` times in a row (after the retries of
-bot/delivery/sender.py) is marked broken and every admin is told once; its records wait for
-`outreach hr add` (or /hr_add) to repair it. Telegram's limits are paced by bot/delivery/ratelimit.py.
+the channel) is marked broken and every admin the process can reach is told once; its records wait
+for `outreach hr add` (or /hr_add) to repair it. Each channel paces its own platform's limits
+(Telegram: bot/channels/telegram/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -54,12 +83,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram import Bot
-
 from bot.features.delivery import digest as fmt
+from bot.features.delivery.channel import DeliveryError, DigestChannels
 from bot.features.delivery.config import DeliveryConfig, load_delivery_config
-from bot.features.delivery.ratelimit import RateLimiter
-from bot.features.delivery.sender import DeliveryError, RetryPolicy
 from bot.features.delivery.steps import HR_LANGUAGE, Job, LeaseLost, Steps, get_digest
 from content.i18n import Translator
 from storage.db import Database
@@ -74,18 +100,20 @@ FAR_FUTURE = timedelta(days=36500)
 
 @dataclass
 class Worker:
-    """One copy of the worker: the schedule and the claims; bot/delivery/steps.py sends."""
+    """One copy of the worker: the schedule and the claims; steps.py sends."""
 
     steps: Steps
     config: DeliveryConfig = field(default_factory=DeliveryConfig)
     stop: asyncio.Event | None = None
 
     @classmethod
-    def build(cls, database: Database, bot: Bot, config: DeliveryConfig, **options: Any) -> Worker:
-        """A worker with its own id; options: limiter, policy, hook, worker_id, stop."""
+    def build(
+        cls, database: Database, channels: DigestChannels, config: DeliveryConfig, **options: Any
+    ) -> Worker:
+        """A worker with its own id; options: hook, worker_id, stop."""
         steps = Steps(
-            database, bot, options.get("limiter") or RateLimiter(), options.get("policy") or RetryPolicy(),
-            options.get("worker_id") or uuid.uuid4().hex, config.lease_seconds, options.get("hook"),
+            database, channels, options.get("worker_id") or uuid.uuid4().hex, config.lease_seconds,
+            options.get("hook"),
         )  # fmt: skip
         return cls(steps, config, options.get("stop"))
 
@@ -107,7 +135,7 @@ class Worker:
         while True:
             await self.round(drain=True)
             now = time.time()
-            at = await self.steps.db(work.next_work_at, now=now)
+            at = await self.steps.db(work.next_work_at, now=now, channels=self.steps.channels.channels())
             if at is None:
                 return
             await asyncio.sleep(min(max(at - now, 0.0), self.config.poll_seconds))
@@ -142,6 +170,7 @@ class Worker:
         claimed = await self.steps.db(
             work.claim_destinations, worker=self.steps.worker_id, now=time.time(),
             lease=self.config.lease_seconds, limit=1, due=due, exclude=served,
+            channels=self.steps.channels.channels(),
         )  # fmt: skip
         return claimed[0] if claimed else None
 
@@ -195,7 +224,9 @@ class Worker:
         names = await self.steps.names(destination.county_code, entries)
         heading = fmt.Heading(fmt.WIDEST_NUMBER, destination.county_code, utc_now())
         t = Translator(HR_LANGUAGE)
-        count = fmt.fitting(entries, lambda part: fmt.render_text(t, heading, part, names))
+        count = fmt.fitting(
+            entries, lambda part: fmt.render_text(t, heading, part, names), fits=self._fits(destination, t)
+        )
         chosen = entries[:count]
         digest_id = await self.steps.db(
             work.plan_digest, destination_id=destination.id, delivery_ids=[row[0] for row in rows[:count]],
@@ -204,6 +235,15 @@ class Worker:
         )  # fmt: skip
         self.steps.step("planned")
         return None if digest_id is None else Job.of(await self.steps.db(get_digest, digest_id=digest_id))
+
+    def _fits(self, destination: HrDestination, t: Translator) -> Any:
+        """Whether a text fits one message of the destination's channel (with room for the repeat
+        notice on a channel without edit)."""
+        channel = self.steps.channel(destination)
+        if channel.can_edit:
+            return channel.fits
+        notice = t.text("delivery.maybe_repeat", {"number": fmt.WIDEST_NUMBER})
+        return lambda text: channel.fits(f"{notice}\n{text}")
 
     def _is_due(self, rows: list[tuple[int, str, datetime]]) -> bool:
         """Enough records wait, or one has waited a whole interval."""
@@ -225,34 +265,34 @@ class Worker:
             await self._tell_admins(broken)
 
     async def _tell_admins(self, broken: HrDestination) -> None:
-        """Message every admin once about a broken destination (best effort)."""
+        """Message every admin this process can reach once about a broken destination (best effort)."""
         log.error(
-            "destination %s (county %s, chat %s) is broken", broken.id, broken.county_code, broken.chat_id
+            "destination %s (county %s, chat %s) is broken", broken.id, broken.county_code, broken.chat_key
         )
-        for chat_id, language in await self.steps.db(destinations.admin_chats):
+        for key, language in await self.steps.db(destinations.admin_keys):
             alert = Translator(language).text("delivery.broken_alert", {
-                "county": broken.county_code, "chat": broken.chat_id, "failures": broken.failures,
+                "county": broken.county_code, "chat": broken.chat_key, "failures": broken.failures,
                 "error": broken.last_error or "",
             })  # fmt: skip
             try:
-                await self.steps.tell(chat_id, alert)
+                await self.steps.tell(key, alert)
             except DeliveryError as error:
-                log.error("could not tell admin chat %s: %s", chat_id, error)
+                log.error("could not tell admin %s: %s", key, error)
 
 
-async def run_delivery(settings: Any, bot: Bot, *, stop: asyncio.Event) -> None:
+async def run_delivery(settings: Any, channels: DigestChannels, *, stop: asyncio.Event) -> None:
     """Run the worker beside the bot (or alone) until `stop` is set."""
     database = Database.from_url(settings.db_url)
     try:
-        await Worker.build(database, bot, load_delivery_config(settings), stop=stop).run()
+        await Worker.build(database, channels, load_delivery_config(settings), stop=stop).run()
     finally:
         await database.dispose()
 
 
-async def drain_delivery(settings: Any, bot: Bot) -> None:
+async def drain_delivery(settings: Any, channels: DigestChannels) -> None:
     """Send everything that waits, then return (`outreach deliver --once`)."""
     database = Database.from_url(settings.db_url)
     try:
-        await Worker.build(database, bot, load_delivery_config(settings)).drain()
+        await Worker.build(database, channels, load_delivery_config(settings)).drain()
     finally:
         await database.dispose()

@@ -1,4 +1,4 @@
-"""The HR chat commands: /summary, /pending (paged, each record with its follow-up buttons), /export.
+"""The HR chat commands: /summary, /pending (paged, each record with its follow-up buttons), /export, /web.
 
 Each command checks, on stored state, what the sender may see in this chat (bot.features.hr.scope); a
 refusal gets a polite reply and an audit entry. Views and exports are audited too.
@@ -13,13 +13,13 @@ import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from aiogram.types import BufferedInputFile
-
-from bot.core.text import split_text
+from bot.core.settings import load_settings
 from bot.features.access.rules import level_of
 from bot.features.hr import render
+from bot.features.hr.chat import HrFile
 from bot.features.hr.scope import REFUSED, Ctx, audit_entry, scope_id
 from bot.features.hr.tables import CHINA, export_columns, export_query, week_start
+from bot.features.sign_in import sign_in_link
 from storage.exports.xlsx import write_xlsx
 from storage.repositories import ratelimit
 from storage.repositories.export_rows import count_matching, stream_batches
@@ -29,10 +29,10 @@ from storage.repositories.reports import area_names, summary
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5  # record messages per page: six messages stay well inside a group's 20 a minute
 EXPORT = "hr.export"
-# Rows a chat export may hold: the workbook is built in the bot's memory and Telegram takes 50 MB;
-# larger exports (a whole province) are for `outreach export`, which streams.
+# Rows a chat export may hold: the workbook is built in the bot's memory and Telegram takes 50 MB
+# (WeCom 20 MB; 50 000 rows are about 5 MB); larger exports (a whole province) are for
+# `outreach export`, which streams.
 CHAT_EXPORT_MAX = 50_000
-MESSAGE_LIMIT = 4096  # Telegram's text limit
 
 
 async def allowed_prefixes(ctx: Ctx, action: str, command: str) -> tuple[str, ...]:
@@ -40,7 +40,7 @@ async def allowed_prefixes(ctx: Ctx, action: str, command: str) -> tuple[str, ..
     prefixes = ctx.here.prefixes(action)
     if not prefixes:
         key = "hr.group_unregistered" if ctx.here.staff and ctx.here.counties == () else "hr.refused"
-        await ctx.bot.send_message(ctx.here.chat_id, ctx.t.text(key))
+        await ctx.chat.send(ctx.t.text(key))
         await audit_entry(ctx, REFUSED, "command", command, f"action={action}")
     return prefixes
 
@@ -48,12 +48,6 @@ async def allowed_prefixes(ctx: Ctx, action: str, command: str) -> tuple[str, ..
 async def names_of(ctx: Ctx, codes: set[str]) -> dict[str, str]:
     """Area names by code."""
     return await area_names(session=ctx.session, codes=codes)
-
-
-async def send_long(ctx: Ctx, text: str) -> None:
-    """A text in as many messages as it needs."""
-    for part in split_text(text, MESSAGE_LIMIT):
-        await ctx.bot.send_message(ctx.here.chat_id, part)
 
 
 # ---------------------------------------------------------------- /summary
@@ -66,9 +60,7 @@ async def summary_command(ctx: Ctx, arg: str) -> None:
         return
     figures = await summary(session=ctx.session, prefixes=prefixes, week_start=week_start(datetime.now(UTC)))
     names = await names_of(ctx, set(prefixes) | set(figures.by_township))
-    await send_long(
-        ctx, render.summary_text(ctx.t, figures, names, render.area_label(ctx.t, prefixes, names))
-    )
+    await ctx.chat.send(render.summary_text(ctx.t, figures, names, render.area_label(ctx.t, prefixes, names)))
 
 
 # ---------------------------------------------------------------- /pending
@@ -89,14 +81,12 @@ async def send_page(ctx: Ctx, page: int) -> None:
     )
     await audit_entry(ctx, "hr.pending", "county", scope_id(prefixes), f"page={page} rows={len(views)}")
     if not views:
-        await ctx.bot.send_message(ctx.here.chat_id, ctx.t.text("hr.pending.none"))
+        await ctx.chat.send(ctx.t.text("hr.pending.none"))
         return
     names = await names_of(ctx, _places(views))
     for view in views:
         text = render.record_text(ctx.t, view, names)
-        await ctx.bot.send_message(
-            ctx.here.chat_id, text, reply_markup=render.status_keyboard(ctx.t, view.record_id)
-        )
+        await ctx.chat.send(text, render.status_keyboard(ctx.t, view.record_id))
     await _footer(ctx, page, total)
 
 
@@ -109,8 +99,7 @@ async def _footer(ctx: Ctx, page: int, total: int) -> None:
     """Where this page is, and the button to the next one when there is one."""
     pages = max(1, math.ceil(total / PAGE_SIZE))
     text = ctx.t.text("hr.pending.footer", {"total": total, "page": page + 1, "pages": pages})
-    markup = render.next_keyboard(ctx.t, page + 1) if page + 1 < pages else None
-    await ctx.bot.send_message(ctx.here.chat_id, text, reply_markup=markup)
+    await ctx.chat.send(text, render.next_keyboard(ctx.t, page + 1) if page + 1 < pages else ())
 
 
 # ---------------------------------------------------------------- /export
@@ -123,12 +112,12 @@ async def export_command(ctx: Ctx, arg: str) -> None:
         return
     if arg:
         if level_of(arg) != "county" or not ctx.here.allows(EXPORT, arg):
-            await ctx.bot.send_message(ctx.here.chat_id, ctx.t.text("hr.refused"))
+            await ctx.chat.send(ctx.t.text("hr.refused"))
             await audit_entry(ctx, REFUSED, "county", arg if level_of(arg) else "-", f"action={EXPORT}")
             return
         prefixes = (arg,)
     if not await ratelimit.attempt(session=ctx.session, key=ctx.here.actor, action=EXPORT):
-        await ctx.bot.send_message(ctx.here.chat_id, ctx.t.text("hr.export.limited"))
+        await ctx.chat.send(ctx.t.text("hr.export.limited"))
         return
     await _send_export(ctx, prefixes)
 
@@ -139,18 +128,16 @@ async def _send_export(ctx: Ctx, prefixes: tuple[str, ...]) -> None:
     total = await count_matching(ctx.session, query)
     if not total or total > CHAT_EXPORT_MAX:
         key = "hr.export.too_many" if total else "hr.export.empty"
-        await ctx.bot.send_message(ctx.here.chat_id, ctx.t.text(key, {"n": total, "max": CHAT_EXPORT_MAX}))
+        await ctx.chat.send(ctx.t.text(key, {"n": total, "max": CHAT_EXPORT_MAX}))
         return
     rows = [row async for batch in stream_batches(ctx.session, query) for row in batch]
     data = await asyncio.to_thread(_workbook, ctx, rows)
     names = await names_of(ctx, set(prefixes))
     area = render.area_label(ctx.t, prefixes, names)
     stamp = datetime.now(CHINA).strftime("%Y%m%d")
-    document = BufferedInputFile(
-        data, filename=f"{ctx.t.text('hr.export.file')}_{'_'.join(prefixes)}_{stamp}.xlsx"
-    )
+    name = f"{ctx.t.text('hr.export.file')}_{'_'.join(prefixes)}_{stamp}.xlsx"
     caption = ctx.t.text("hr.export.caption", {"area": area, "n": len(rows)})
-    await ctx.bot.send_document(ctx.here.chat_id, document, caption=caption)
+    await ctx.chat.send_file(HrFile(name, data, caption))
     await audit_entry(ctx, EXPORT, "county", scope_id(prefixes), f"rows={len(rows)} format=xlsx")
 
 
@@ -161,8 +148,28 @@ def _workbook(ctx: Ctx, rows: list[tuple]) -> bytes:
     return buffer.getvalue()
 
 
+# ---------------------------------------------------------------- /web
+
+
+async def web_command(ctx: Ctx, arg: str) -> None:
+    """A one-time sign-in link to the HR console, in a private chat only (a group's members could use it)."""
+    settings = load_settings()  # the process's settings, read from the environment as at start-up
+    link = None
+    if ctx.here.private and ctx.here.staff:
+        link = await sign_in_link(
+            session=ctx.session, user_key=ctx.here.actor, settings=settings, now=datetime.now(UTC)
+        )
+    if link is None:
+        await ctx.chat.send(ctx.t.text("web.link.refused"))
+        await audit_entry(ctx, REFUSED, "command", "web", "action=web.link")
+        return
+    await audit_entry(ctx, "web.link", "user", None)
+    await ctx.chat.send(ctx.t.text("web.link.sent", {"link": link, "minutes": settings.web_link_minutes}))
+
+
 COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
     "summary": summary_command,
     "pending": pending_command,
     "export": export_command,
+    "web": web_command,
 }

@@ -2,9 +2,11 @@
 
 On 1 November the first reminder is due, on 20 November the second (each through the rest of the
 month, so a bot that was down that day catches up). Every HR chat (an active hr_destination) gets
-each reminder once: a row in hr_reminder is claimed before sending, so a restart or a second worker
-never sends it again; a send that fails for a reason that may pass (network, flood limit) gives the
-claim back for the next run.
+each reminder once: a row in hr_reminder (per chat key) is claimed before sending, so a restart or
+a second worker never sends it again; a send that fails for a reason that may pass (network, flood
+limit: the channel's retries ran out) gives the claim back for the next run. Reminders go through
+the chat's DigestChannel (bot.features.delivery.channel), whatever its channel; chats of channels
+this process does not serve are left for a process that does.
 
 `run_reminders` is the job the scheduler starts. It first fills the masks of records stored before
 migration 0006 (storage.repositories.masks), which needs DATA_KEY and so cannot be a migration.
@@ -19,9 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-
+from bot.features.delivery.channel import DeliveryError, DigestChannels, Unreachable
 from bot.features.hr.tables import CHINA
 from content.i18n import Translator
 from dialogs.model import DEFAULT_LANGUAGE
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 # (month, day, catalog key): the reminders of a year, in order.
 SCHEDULE = ((11, 1, "hr.reminder.first"), (11, 20, "hr.reminder.final"))
 CHECK_SECONDS = 900.0
-PASSING = (TelegramNetworkError, TelegramRetryAfter, TelegramServerError)  # worth trying again later
 
 
 @dataclass(frozen=True)
@@ -61,35 +60,41 @@ def china_today(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(CHINA).date()
 
 
-async def send_reminders(database: Database, bot: Bot, *, today: date, now: datetime) -> int:
-    """Send the due reminders to every HR chat that has not had them; the number sent."""
+async def send_reminders(database: Database, channels: DigestChannels, *, today: date, now: datetime) -> int:
+    """Send the due reminders to every HR chat served here that has not had them; the number sent."""
     sent = 0
     for reminder in due_reminders(today):
         async with database.session() as session:
-            chats = sorted({row.destination.chat_id for row in await list_destinations(session=session)})
-            for chat_id in chats:
-                sent += await _send_one(session, bot, reminder, chat_id, now)
+            chats = sorted({row.destination.chat_key for row in await list_destinations(session=session)})
+            for chat_key in chats:
+                if channels.for_key(chat_key) is not None:
+                    sent += await _send_one(session, channels, reminder, chat_key, now)
     return sent
 
 
-async def _send_one(session: Any, bot: Bot, reminder: Reminder, chat_id: int, now: datetime) -> int:
+async def _send_one(
+    session: Any, channels: DigestChannels, reminder: Reminder, chat_key: str, now: datetime
+) -> int:
     """Claim and send one reminder to one chat; 1 when it was sent now."""
-    if not await claim_reminder(session=session, reminder=reminder.key, chat_id=chat_id, now=now):
+    channel = channels.for_key(chat_key)
+    if channel is None or not await claim_reminder(
+        session=session, reminder=reminder.key, chat_key=chat_key, now=now
+    ):
         return 0
     text = Translator(DEFAULT_LANGUAGE).text(reminder.message, {"year": reminder.year})
     try:
-        await bot.send_message(chat_id, text)
-    except PASSING as error:
-        log.warning("reminder %s to chat %s failed, will retry: %s", reminder.key, chat_id, error)
-        await release_reminder(session=session, reminder=reminder.key, chat_id=chat_id)
+        await channel.send_text(chat_key, text)
+    except Unreachable as error:
+        log.warning("reminder %s to chat %s failed, will retry: %s", reminder.key, chat_key, error)
+        await release_reminder(session=session, reminder=reminder.key, chat_key=chat_key)
         return 0
-    except TelegramAPIError as error:  # the chat is gone or refuses the bot: retrying cannot help
-        log.warning("reminder %s to chat %s refused: %s", reminder.key, chat_id, error)
+    except DeliveryError as error:  # the chat is gone or refuses the bot: retrying cannot help
+        log.warning("reminder %s to chat %s refused: %s", reminder.key, chat_key, error)
         return 0
     return 1
 
 
-async def run_reminders(settings: Any, bot: Bot, *, stop: asyncio.Event) -> None:
+async def run_reminders(settings: Any, channels: DigestChannels, *, stop: asyncio.Event) -> None:
     """Fill missing masks once, then check for due reminders every CHECK_SECONDS until `stop` is set."""
     database = Database.from_url(settings.db_url)
     try:
@@ -97,7 +102,7 @@ async def run_reminders(settings: Any, bot: Bot, *, stop: asyncio.Event) -> None
         while not stop.is_set():
             try:
                 now = datetime.now(UTC)
-                await send_reminders(database, bot, today=china_today(now), now=now)
+                await send_reminders(database, channels, today=china_today(now), now=now)
             except Exception:  # one bad run must not end the job
                 log.exception("HR reminders failed")
             with contextlib.suppress(TimeoutError):

@@ -1,13 +1,15 @@
-"""Texts and keyboards of the HR side, from the `hr` catalogs; personal numbers only ever masked."""
+"""Texts and buttons of the HR side, from the `hr` catalogs; personal numbers only ever masked.
+
+Buttons are neutral (bot.features.hr.chat.Button: id + label); each channel draws them its way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
 from bot.features.hr.buttons import NO_NOTE, PAGE, SET_STATUS, HrPress
+from bot.features.hr.chat import Button, Keyboard
 from bot.features.hr.tables import CHINA
 from content.i18n import Translator
 from storage.repositories.followup import FOLLOW_UP_STATUSES, RecordView
@@ -75,37 +77,31 @@ def record_text(t: Translator, view: RecordView, names: Mapping[str, str]) -> st
             "created": china_time(view.created_at),
         },
     )
-    return f"{text}\n{t.text('hr.record.note', {'note': view.status_note})}" if view.status_note else text
+    if view.status_note:
+        text = f"{text}\n{t.text('hr.record.note', {'note': view.status_note})}"
+    return f"{text}\n{t.text('hr.record.not_told')}" if view.household_told is False else text
 
 
-def status_keyboard(t: Translator, record_id: int) -> InlineKeyboardMarkup:
-    """The five follow-up buttons of a record."""
-    rows = []
-    for indexes in BUTTON_ROWS:
-        rows.append([_status_button(t, record_id, FOLLOW_UP_STATUSES[i]) for i in indexes])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+def status_keyboard(t: Translator, record_id: int) -> Keyboard:
+    """The five follow-up buttons of a record, in two rows."""
+    return tuple(
+        tuple(_status_button(t, record_id, FOLLOW_UP_STATUSES[i]) for i in indexes) for indexes in BUTTON_ROWS
+    )
 
 
-def _status_button(t: Translator, record_id: int, status: str) -> InlineKeyboardButton:
+def _status_button(t: Translator, record_id: int, status: str) -> Button:
     """One follow-up button."""
-    data = HrPress(a=SET_STATUS, r=record_id, s=status).pack()
-    return InlineKeyboardButton(text=t.text(f"hr.btn.{status}"), callback_data=data)
+    return Button(HrPress(a=SET_STATUS, r=record_id, s=status).pack(), t.text(f"hr.btn.{status}"))
 
 
-def note_keyboard(t: Translator, change_id: int) -> InlineKeyboardMarkup:
+def note_keyboard(t: Translator, change_id: int) -> Keyboard:
     """The "no note" button after a status was set."""
-    data = HrPress(a=NO_NOTE, r=change_id).pack()
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=t.text("hr.btn.no_note"), callback_data=data)]]
-    )
+    return ((Button(HrPress(a=NO_NOTE, r=change_id).pack(), t.text("hr.btn.no_note")),),)
 
 
-def next_keyboard(t: Translator, page: int) -> InlineKeyboardMarkup:
+def next_keyboard(t: Translator, page: int) -> Keyboard:
     """The button to the next page of pending records."""
-    data = HrPress(a=PAGE, r=page).pack()
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=t.text("hr.pending.next"), callback_data=data)]]
-    )
+    return ((Button(HrPress(a=PAGE, r=page).pack(), t.text("hr.pending.next")),),)
 
 
 def summary_text(t: Translator, summary: Summary, names: Mapping[str, str], area: str) -> str:

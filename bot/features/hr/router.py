@@ -1,116 +1,86 @@
-"""The two entry points the generic handler calls for updates that are not private-chat dialog input.
+"""The channel-neutral entry points of the HR side, for any channel's HR chats.
 
-    handle_hr_message(message, bot, session=, translator_lang=) -> bool
-        /summary, /pending, /export (also "/cmd@thisbot" in groups), or the note a person was asked
-        for in this chat; False for anything else (the caller goes on with it).
-    handle_hr_callback(query, bot, session=) -> bool
-        every button whose data starts with "h:" (forged or malformed ones too: refused and audited);
-        False for other buttons.
+    handle_command(chat, sender, name, arg, session=, outbound=) -> bool
+        /summary, /pending, /export; False for other commands (the caller goes on with them).
+    handle_text(chat, sender, text, session=, outbound=) -> bool
+        the note a person was asked for in this chat; False for any other text.
+    handle_press(chat, sender, data, pressed, session=, outbound=) -> bool
+        every button whose id starts with "h:" (forged or malformed ones too: refused and
+        audited); False for other buttons. `pressed` is the id of the message that carried it.
 
-Both decide on stored state (roles, scopes, the group's registered counties), never on what the
-update claims. In groups with privacy mode on, Telegram delivers commands and replies to the bot's
-messages: the note prompt asks people to reply to it.
+`chat` is the channel's `HrChat`; `sender` (bot.features.hr.chat.Sender) says who acts (their key),
+whether the chat is private, and their language. Everything is decided on stored state (roles,
+scopes, the group's registered counties by its key), never on what the update claims. The
+Telegram channel calls these from bot/channels/telegram/hr.py.
 """
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
-
+from bot.core.outbound import Outbound
 from bot.features.hr import buttons, commands, followup
+from bot.features.hr.chat import HrChat, Sender
 from bot.features.hr.scope import REFUSED, Ctx, audit_entry, where
-from content.i18n import Translator, language_from_telegram
-from storage.repositories.users import get_user
+from content.i18n import Translator
 
-log = logging.getLogger(__name__)
-
-
-def parse_command(text: str) -> tuple[str, str | None, str] | None:
-    """("summary", "thisbot" or None, "the rest") for "/summary@thisbot the rest"; None for plain text."""
-    if not text.startswith("/"):
-        return None
-    head, _, rest = text.partition(" ")
-    name, _, mention = head[1:].partition("@")
-    return name.lower(), mention or None, rest.strip()
+COMMAND_NAMES = frozenset(commands.COMMANDS)
 
 
-async def _addressed_to_me(bot: Bot, mention: str | None) -> bool:
-    """True unless the command names another bot."""
-    if mention is None:
-        return True
-    me = await bot.me()
-    return (me.username or "").lower() == mention.lower()
+async def context(chat: HrChat, sender: Sender, *, session: Any, outbound: Outbound | None = None) -> Ctx:
+    """What the handlers work with: the person and chat as stored, in the sender's language."""
+    here = await where(session=session, actor=sender.actor, chat_key=chat.key, private=sender.private)
+    return Ctx(chat, session, here, Translator(sender.lang), outbound or Outbound())
 
 
-async def handle_hr_message(
-    message: Message, bot: Bot, *, session: AsyncSession, translator_lang: str
+async def handle_command(
+    chat: HrChat, sender: Sender, name: str, arg: str, *, session: Any, outbound: Outbound | None = None
 ) -> bool:
-    """Handle an HR command or a pending note; True when handled."""
-    if message.text is None or message.from_user is None:
-        return False
-    command = parse_command(message.text)
-    if command is None:
-        return await followup.take_note(message, bot, session, translator_lang)
-    name, mention, arg = command
+    """Run an HR command; False when `name` is not one."""
     handler = commands.COMMANDS.get(name)
-    if handler is None or not await _addressed_to_me(bot, mention):
+    if handler is None:
         return False
-    here = await where(
-        session=session, user_id=message.from_user.id, chat_id=message.chat.id, chat_type=message.chat.type
-    )
-    await handler(Ctx(bot, session, here, Translator(translator_lang)), arg)
+    await handler(await context(chat, sender, session=session, outbound=outbound), arg)
     return True
 
 
-async def handle_hr_callback(query: CallbackQuery, bot: Bot, *, session: AsyncSession) -> bool:
-    """Handle a press of an HR button; True when the data has the HR prefix."""
-    if not buttons.is_ours(query.data):
+async def handle_text(
+    chat: HrChat, sender: Sender, text: str, *, session: Any, outbound: Outbound | None = None
+) -> bool:
+    """Take a text as the note this person was asked for here; False when none was asked."""
+    return await followup.take_note(await context(chat, sender, session=session, outbound=outbound), text)
+
+
+async def handle_press(
+    chat: HrChat,
+    sender: Sender,
+    data: str | None,
+    pressed: str | None,
+    *,
+    session: Any,
+    outbound: Outbound | None = None,
+) -> bool:
+    """Handle a press of an HR button; False when the id lacks the HR prefix."""
+    if not buttons.is_ours(data):
         return False
-    chat = query.message.chat if query.message is not None else None
-    here = await where(
-        session=session,
-        user_id=query.from_user.id,
-        chat_id=chat.id if chat is not None else query.from_user.id,
-        chat_type=chat.type if chat is not None else "private",
-    )
-    ctx = Ctx(bot, session, here, Translator(await _language(session, query)))
-    press = buttons.parse(query.data or "")
+    ctx = await context(chat, sender, session=session, outbound=outbound)
+    press = buttons.parse(data or "")
     if press is None:
-        await followup.answer(ctx, query, "hr.toast.invalid")
+        await followup.answer(ctx, "hr.toast.invalid")
         await audit_entry(ctx, REFUSED, "callback", None, "malformed")
         return True
-    await _dispatch(ctx, query, press)
+    await _dispatch(ctx, press, pressed)
     return True
 
 
-async def _dispatch(ctx: Ctx, query: CallbackQuery, press: buttons.HrPress) -> None:
+async def _dispatch(ctx: Ctx, press: buttons.HrPress, pressed: str | None) -> None:
     """Run the action of a well-formed press."""
     if press.a == buttons.SET_STATUS:
-        await followup.press_status(ctx, query, press.r, press.s)
+        await followup.press_status(ctx, pressed, press.r, press.s)
     elif press.a == buttons.NO_NOTE:
-        await followup.press_no_note(ctx, query, press.r)
+        await followup.press_no_note(ctx, press.r)
     else:
-        await followup.answer(ctx, query, None)
-        await _remove_buttons(ctx, query)
+        await followup.answer(ctx, None)
+        if pressed is not None:  # take the "next page" button off, so a page is fetched once
+            await ctx.chat.remove_buttons(pressed)
         await commands.send_page(ctx, press.r)
-
-
-async def _remove_buttons(ctx: Ctx, query: CallbackQuery) -> None:
-    """Take the "next page" button off the pressed footer, so a page is fetched once."""
-    if isinstance(query.message, Message) and query.message.reply_markup is not None:
-        try:
-            await ctx.bot.edit_message_reply_markup(
-                chat_id=ctx.here.chat_id, message_id=query.message.message_id
-            )
-        except TelegramBadRequest as error:  # gone or too old: the new page is sent anyway
-            log.debug("could not remove the page button: %s", error)
-
-
-async def _language(session: AsyncSession, query: CallbackQuery) -> str:
-    """The presser's stored language, else their Telegram app's."""
-    user = await get_user(session=session, channel_key=f"tg:{query.from_user.id}")
-    return user.language if user is not None else language_from_telegram(query.from_user.language_code)

@@ -1,26 +1,26 @@
 """Who acts, in which chat, and which counties they may see there; decided on stored state only.
 
 In a private chat an HR person sees their own scopes (storage: access_scope). In a group, only the
-counties the group is registered for (hr_destination) that the person's scopes also cover: a county
-A chat never shows county B's records, even to someone whose role covers both.
+counties the group is registered for (hr_destination, by the group's channel key) that the person's
+scopes also cover: a county A chat never shows county B's records, even to someone whose role
+covers both. People and chats are channel keys ("tg:101", "wecom:zhangsan", "wecom:group:abc").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from aiogram import Bot
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.outbound import Outbound
 from bot.features.access.rules import Member, area_prefixes, can
+from bot.features.hr.chat import HrChat
 from content.i18n import Translator
 from storage.repositories import audit
 from storage.repositories.access import load_member
 from storage.repositories.hr_destinations import list_destinations
 
 STAFF_ROLES = frozenset({"hr", "admin"})
-PRIVATE = "private"
-CHANNEL = "telegram"
 REFUSED = "access.refused"
 
 
@@ -29,7 +29,7 @@ class Here:
     """A person in a chat and what they may see there."""
 
     member: Member
-    chat_id: int
+    chat_key: str  # the chat's channel key
     private: bool
     counties: tuple[str, ...] | None  # the group's registered counties; None in a private chat
 
@@ -61,26 +61,28 @@ class Here:
 class Ctx:
     """What an HR handler works with."""
 
-    bot: Bot
+    chat: HrChat
     session: AsyncSession
     here: Here
     t: Translator
+    outbound: Outbound = field(default_factory=Outbound)  # households' channels, for their notices
 
 
-async def where(*, session: AsyncSession, user_id: int, chat_id: int, chat_type: str) -> Here:
-    """The person and chat of an update, with the group's counties looked up only for staff."""
-    member = await load_member(session=session, channel_key=f"tg:{user_id}")
-    private = chat_type == PRIVATE
+async def where(*, session: AsyncSession, actor: str, chat_key: str, private: bool) -> Here:
+    """The person (key) and chat (key) of an update, with the group's counties looked up only for staff."""
+    member = await load_member(session=session, channel_key=actor)
     counties: tuple[str, ...] | None = None
     if not private:
-        counties = await group_counties(session, chat_id) if member.role in STAFF_ROLES else ()
-    return Here(member, chat_id, private, counties)
+        counties = await group_counties(session, chat_key) if member.role in STAFF_ROLES else ()
+    return Here(member, chat_key, private, counties)
 
 
-async def group_counties(session: AsyncSession, chat_id: int) -> tuple[str, ...]:
+async def group_counties(session: AsyncSession, chat_key: str) -> tuple[str, ...]:
     """The counties whose records this group receives (active destinations only)."""
     rows = await list_destinations(session=session)
-    return tuple(sorted({row.destination.county_code for row in rows if row.destination.chat_id == chat_id}))
+    return tuple(
+        sorted({row.destination.county_code for row in rows if row.destination.chat_key == chat_key})
+    )
 
 
 async def audit_entry(
@@ -93,7 +95,7 @@ async def audit_entry(
         action=action,
         target_kind=target_kind,
         target_id=target_id,
-        channel=CHANNEL,
+        channel=audit.channel_of(ctx.here.chat_key),
         detail=detail,
     )
 

@@ -25,7 +25,7 @@ WIDTHS = {
     "record_id": 10, "county": 10, "township": 12, "village": 12, "head_name": 10, "member_name": 10,
     "relation": 11, "sex": 6, "age": 6, "id_number": 21, "phone": 14, "household_status": 15, "kind": 14,
     "training_type": 18, "trade": 14, "outside_county_ok": 11, "contact_time": 13, "status": 14,
-    "status_note": 30, "created_at": 20,
+    "status_note": 30, "created_at": 20, "household_told": 12,
 }  # fmt: skip
 FULL_HEADERS = {"id_number": "hr.col.id_number_full", "phone": "hr.col.phone_full"}
 

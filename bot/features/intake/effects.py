@@ -12,6 +12,7 @@ from bot.core.effects import Effects
 from bot.features.access.rules import can
 from content.benefits import RuleSet, load_rules
 from content.eligibility import Profile, ProfileError, Result, evaluate, parse_profile
+from content.eligibility_json import result_json
 from content.i18n import Translator
 from dialogs.model import DEFAULT_LANGUAGE, Reply
 from storage.crypto import Cipher
@@ -30,6 +31,8 @@ CONSENT_TEXT_KEY = "intake.consent.text"  # the consent the user agreed to, in t
 REGISTERED_POOR = {"registered_poor": True, "lifted_out": True, "none": False}
 EDUCATION = {"junior_high_graduate", "senior_high_graduate", "in_school"}  # the rest is "other"
 ABLE_TO_WORK = {"full": True, "partial": True, "none": False}
+# 四（三） names 贫困户子女: a son or daughter of the household; a grandchild or "other" stays unknown.
+HOUSEHOLD_CHILD = {"child": True, "head": False, "spouse": False, "parent": False, "sibling": False}
 PLAN_KIND = {
     "technical_school": "technical_school",
     "vocational_training": "vocational_training",
@@ -154,6 +157,7 @@ def member_profile(
         "person": {
             "age": _age(member, as_of),
             "able_to_work": ABLE_TO_WORK.get(member.get("labour_capacity")),
+            "household_child": HOUSEHOLD_CHILD.get(member.get("relation")),
             "education": _education(member.get("education")),
             # A 两后生 by definition did not go on to senior high school or university.
             "continued_study": False if member.get("two_after") in ("current", "previous") else None,
@@ -169,24 +173,9 @@ def member_profile(
 
 
 def summarise(result: Result) -> dict[str, Any]:
-    """The evaluator's verdicts in a compact JSON-able form (texts are rendered by whoever shows them)."""
-    return {
-        "as_of": result.as_of.isoformat(),
-        "county": result.county,
-        "benefits": [
-            {
-                "id": benefit.id,
-                "eligible": benefit.eligible,
-                "amount_cny_per_year": benefit.amount_cny_per_year,
-                "missing": list(benefit.missing),
-                "reasons": [reason.code for reason in benefit.reasons],
-                "source": benefit.source,
-            }
-            for benefit in result.benefits
-        ],
-        "annual_total_cny": result.annual_total_cny,
-        "goals": dict(result.goals),
-    }
+    """The evaluator's result as stored with the intent record and sent to HR: the same JSON contract as
+    `outreach eligibility` (states on the day, history), notes as codes (rendered by whoever shows them)."""
+    return result_json(result)
 
 
 def _known(data: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

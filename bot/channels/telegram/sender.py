@@ -3,7 +3,8 @@
 Back-off is exponential with full jitter (a random wait up to base * 2^n, capped), so that many
 workers recovering from the same outage do not retry in step. What cannot succeed by retrying the
 same call (4xx: chat not found, bot removed, bad request) is raised at once as `Rejected`; retries
-that run out raise `Unreachable`. Either counts as one failure of the destination.
+that run out raise `Unreachable`. Either counts as one failure of the destination. The errors are
+the delivery protocol's (bot.features.delivery.channel), so the worker needs no aiogram.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-from bot.features.delivery.ratelimit import RateLimiter
+from bot.channels.telegram.ratelimit import RateLimiter
+from bot.core.identity import TELEGRAM, make_key
+from bot.features.delivery.channel import DeliveryError, Moved, Rejected, Unreachable
 
 T = TypeVar("T")
 NOT_MODIFIED = "message is not modified"
@@ -47,35 +50,17 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_seconds, self.base_seconds * 2 ** (failures - 1)))
 
 
-class DeliveryError(Exception):
-    """A call that failed for this round."""
+def rejected(error: Exception) -> Rejected:
+    """Telegram's refusal as the protocol's, saying whether an edit changed nothing or lost its message."""
+    text = str(error).lower()
+    return Rejected(
+        str(error),
+        not_modified=NOT_MODIFIED in text,
+        message_gone=any(reason in text for reason in MESSAGE_GONE),
+    )
 
 
-class Rejected(DeliveryError):
-    """Telegram refused the call; sending it again unchanged cannot help."""
-
-    @property
-    def not_modified(self) -> bool:
-        """The edit changed nothing: the message already holds this text."""
-        return NOT_MODIFIED in str(self).lower()
-
-    @property
-    def message_gone(self) -> bool:
-        """The message to edit no longer exists (someone deleted it)."""
-        return any(reason in str(self).lower() for reason in MESSAGE_GONE)
-
-
-class Unreachable(DeliveryError):
-    """Retries ran out (network errors, timeouts, 5xx, or 429s without end)."""
-
-
-class Moved(DeliveryError):
-    """The group became a supergroup with another chat id."""
-
-    def __init__(self, chat_id: int) -> None:
-        """Remember the new chat id."""
-        super().__init__(f"chat moved to {chat_id}")
-        self.chat_id = chat_id
+__all__ = ["DeliveryError", "Moved", "Rejected", "RetryPolicy", "Unreachable", "call", "rejected"]
 
 
 async def call(
@@ -93,13 +78,13 @@ async def call(
                 raise Unreachable(str(error)) from error
             limiter.pause(chat_id, error.retry_after)
         except TelegramMigrateToChat as error:
-            raise Moved(error.migrate_to_chat_id) from error
+            raise Moved(make_key(TELEGRAM, error.migrate_to_chat_id)) from error
         except TelegramEntityTooLarge as error:
-            raise Rejected(str(error)) from error
+            raise rejected(error) from error
         except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as error:
             failures += 1
             if failures >= policy.attempts:
                 raise Unreachable(str(error)) from error
             await asyncio.sleep(policy.backoff(failures))
         except TelegramAPIError as error:
-            raise Rejected(str(error)) from error
+            raise rejected(error) from error
