@@ -202,6 +202,9 @@ def test_the_notes_sheet_explains_columns_in_words_not_internal_names(lang):
     text = "\n".join(str(cell) for row in sheet.rows for cell in row)
     for internal in ("two_after", "current, previous", "household_status", "kind =", "status ="):
         assert internal not in text, internal
-    assert (
-        "“两后生”：应届或往届" if lang == "zh_Hans" else "Two after (两后生): this year or earlier years"
-    ) in text
+    expected = (
+        "户类别：建档立卡贫困户或脱贫户"
+        if lang == "zh_Hans"
+        else "Household status: registered poor or lifted"
+    )
+    assert expected in text
