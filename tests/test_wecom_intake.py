@@ -104,8 +104,8 @@ async def test_a_household_from_a_poster_to_submission_in_kf(fake, tmp_path, bot
         await family.says("李小军")
         await family.press("sibling", "male")
         await family.says("30")
-        answers = ("skip", "senior_previous", "full", "at_home", "entrepreneurship", "yes", "no", "morning", "ok",
-                   "no_more")  # fmt: skip
+        answers = ("skip", "senior_previous", "full", "at_home", "entrepreneurship", "yes", "no", "morning",
+                   "ok", "no_more")  # fmt: skip
         review = texts(await family.press(*answers))
         assert "李小军" in review and "周场村" in review
         await family.press("next")
