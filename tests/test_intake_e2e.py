@@ -122,12 +122,17 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         await database.dispose()
 
 
+async def a_household_from_the_poster(fake: FakeBotAPI) -> None:
+    """/start from the poster, "I am of this household", the head's name."""
+    await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
+    await presses(fake, "household")
+    await say(fake, USER, "李桂花")
+
+
 async def test_consent_refused_stores_nothing(fake, tmp_path, bot_database_url):
     settings = settings_for(fake, tmp_path, bot_database_url)
     async with polling_bot(settings):
-        await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
-        await presses(fake, "household")
-        await say(fake, USER, "李桂花")
+        await a_household_from_the_poster(fake)
         await presses(fake, "unknown", "skip", "skip")
         await say(fake, USER, "李小军")
         await presses(fake, "sibling", "male")
@@ -159,9 +164,7 @@ async def test_a_user_without_the_role_who_says_work_team_is_told_at_once(fake, 
 async def test_one_tap_on_the_main_menu_loses_nothing_on_telegram(fake, tmp_path, bot_database_url):
     settings = settings_for(fake, tmp_path, bot_database_url)
     async with polling_bot(settings):
-        await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
-        await presses(fake, "household")
-        await say(fake, USER, "李桂花")
+        await a_household_from_the_poster(fake)
         menu = await presses(fake, "menu")  # next to « 返回 on a small screen
         assert "您想做什么" in menu
         (resume,) = await say(fake, USER, "/intake")
