@@ -14,10 +14,11 @@ inputs and renders the replies it returns; the state it returns is saved by the 
 from __future__ import annotations
 
 import copy
-import unicodedata
 from typing import Any, NamedTuple
 
 from dialogs import hooks, validators
+from dialogs.drafts import restore, stash, unfinished
+from dialogs.labels import typed_choice
 from dialogs.model import LANGUAGES, Book, Choice, Event, Flow, Input, Option, Reply, State, Step
 
 PAGE_SIZE = 10  # one screen of buttons on a small phone; longer lists (villages) are paged
@@ -27,7 +28,6 @@ BACK, MENU, CLAUSE, MORE, PREV = "back", "menu", "clause", "more", "prev"
 CONTINUE, RESTART, DISCARD = "continue", "restart", "discard"
 LANGUAGE_PREFIX = "lang_"
 NAVIGATION_IDS = frozenset({BACK, MENU, CLAUSE, MORE, PREV, CONTINUE, RESTART, DISCARD})
-DRAFT_FIELDS = ("step", "answers", "history", "page", "return_to")  # what a stepped-out flow keeps
 END = "@end"
 FLOW_PREFIX = ">"
 
@@ -105,15 +105,15 @@ def _start(book: Book, state: State, payload: str, out: list[Output]) -> None:
     if payload:
         state.data["start_payload"] = payload[:64]
         out.append(Event("deep_link", (("payload", payload[:64]),)))
-    if _unfinished(book, state):
+    if unfinished(book, state):
         _offer_resume(state, out)
         return
     target = _deep_link_flow(book, payload)
     # A plain /start, or a link into a flow with a kept draft, offers the draft back.
     waiting = target if target in state.drafts else None if payload else next(iter(state.drafts), None)
     if waiting is not None and waiting in book.flows:
-        _stash(book, state)
-        _restore(state, waiting)
+        stash(book, state)
+        restore(state, waiting)
         _offer_resume(state, out)
         return
     out.append(Reply("core.welcome"))
@@ -130,7 +130,7 @@ def _deep_link_flow(book: Book, payload: str) -> str | None:
 
 def _cancel(book: Book, state: State, out: list[Output]) -> None:
     """Leave the current flow and go back to the menu; an unfinished draft is only dropped when confirmed."""
-    if _unfinished(book, state):
+    if unfinished(book, state):
         _ask_cancel(state, out)
         return
     left = state.flow not in (None, book.menu)
@@ -221,56 +221,30 @@ def _resume_answer(book: Book, state: State, user_input: Input, out: list[Output
         _enter_flow(book, state, state.flow or book.menu, out, keep=False)
 
 
+# ---------------------------------------------------------------- drafts (dialogs/drafts.py)
+
+
 def offer_draft(book: Book, state: State, flow_id: str) -> Reply | None:
     """Bring a stepped-out draft of `flow_id` back and ask "continue / start over" (for reminders)."""
-    if state.flow != flow_id or not _unfinished(book, state):
+    if state.flow != flow_id or not unfinished(book, state):
         if flow_id not in state.drafts or flow_id not in book.flows:
             return None
-        _stash(book, state)
-        _restore(state, flow_id)
+        stash(book, state)
+        restore(state, flow_id)
     out: list[Output] = []
     _offer_resume(state, out)
     return out[0] if isinstance(out[0], Reply) else None
-
-
-# ---------------------------------------------------------------- drafts of resumable flows
-
-
-def _unfinished(book: Book, state: State) -> bool:
-    """True when the current flow is resumable and holds answers that are not yet complete."""
-    flow = book.flows.get(state.flow or "")
-    step = flow.steps.get(state.step or "") if flow is not None else None
-    if flow is None or not flow.resumable or (step is not None and step.final):
-        return False
-    return state.step != flow.start or bool(state.answers) or bool(state.history)
-
-
-def _stash(book: Book, state: State) -> None:
-    """Keep the current flow's unfinished answers aside before another flow takes the screen."""
-    if _unfinished(book, state) and state.flow is not None:
-        state.drafts[state.flow] = {name: copy.deepcopy(getattr(state, name)) for name in DRAFT_FIELDS}
-
-
-def _restore(state: State, flow_id: str) -> None:
-    """Put a kept draft back as the current flow."""
-    draft = state.drafts.pop(flow_id)
-    state.flow, state.mode = flow_id, None
-    state.step = draft.get("step")
-    state.answers = dict(draft.get("answers") or {})
-    state.history = list(draft.get("history") or [])
-    state.page = int(draft.get("page") or 0)
-    state.return_to = draft.get("return_to")
 
 
 def _open_flow(
     book: Book, state: State, flow_id: str, out: list[Output], *, answers: dict[str, Any] | None = None
 ) -> None:
     """Enter a flow the user asked for: a kept draft of it is offered back first."""
-    if flow_id == state.flow and _unfinished(book, state):
+    if flow_id == state.flow and unfinished(book, state):
         _offer_resume(state, out)
-    elif flow_id in state.drafts and not answers:
-        _stash(book, state)
-        _restore(state, flow_id)
+    elif flow_id in state.drafts and flow_id in book.flows:  # a command's argument never drops a draft
+        stash(book, state)
+        restore(state, flow_id)
         _offer_resume(state, out)
     else:
         _enter_flow(book, state, flow_id, out, answers=answers)
@@ -292,7 +266,7 @@ def _answer(book: Book, state: State, user_input: Input, out: list[Output]) -> N
         _press(book, state, step, user_input, out)
     else:
         options = _options(book, state, book.flows[state.flow or book.menu], step)
-        pressed = _typed_label(book, state, user_input.value, options)
+        pressed = typed_choice(book, state, user_input.value, options)
         if pressed is not None:
             _press(book, state, step, pressed, out)
         else:
@@ -453,7 +427,7 @@ def _enter_flow(
     completed, discarded or started over); a draft of the flow entered is replaced.
     """
     if keep:
-        _stash(book, state)
+        stash(book, state)
     state.drafts.pop(flow_id, None)
     flow = book.flows[flow_id]
     state.flow, state.step = flow.id, flow.start
@@ -548,22 +522,6 @@ def _clause_replies(book: Book, state: State, step: Step) -> list[Output]:
 # ---------------------------------------------------------------- small helpers
 
 
-def _words(text: str) -> str:
-    """Text compared with a button's label: full-width forms folded, no spaces or arrows, lower case."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if not ch.isspace() and ch not in "«»")
-
-
-def _typed_label(book: Book, state: State, text: str, options: tuple[Option, ...]) -> Input | None:
-    """A typed text that is exactly one button's label, as a press of that button; else None."""
-    label = book.context.get("label")
-    typed = _words(text)
-    if not callable(label) or not typed:
-        return None
-    matches = [option.id for option in options if _words(label(state.lang, option)) == typed]
-    return Input.choice(matches[0]) if len(matches) == 1 else None
-
-
 def _pressed(book: Book, state: State, user_input: Input) -> Input:
     """An input to an open question (language, resume, cancel): typed labels press their button."""
     if user_input.kind != "text":
@@ -573,7 +531,7 @@ def _pressed(book: Book, state: State, user_input: Input) -> Input:
         "resume": resume_question(state).options,
         "cancel": (Option(DISCARD, "core.discard"), Option(CONTINUE, "core.keep_going")),
     }.get(state.mode or "", ())
-    return _typed_label(book, state, user_input.value, options) or user_input
+    return typed_choice(book, state, user_input.value, options) or user_input
 
 
 def _answers(state: State, user_input: Input, allowed: tuple[str, ...]) -> bool:

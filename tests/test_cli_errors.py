@@ -44,6 +44,7 @@ def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> Non
         (("export", "--county", "410225", "--out", "{tmp}/e.xlsx", "--lang", "de"), ("--lang", "'de'")),
         (("admin", "add", "--telegram-id", "0"), ("--telegram-id 0",)),
         (("admin", "add", "--telegram-id=-5"), ("--telegram-id -5",)),
+        (("purge", "--draft-days", "0"), ("at least one day",)),
     ],
 )  # fmt: skip
 def test_bad_arguments_are_one_line(tmp_path, args, words):

@@ -209,3 +209,9 @@ def test_the_notes_sheet_explains_columns_in_words_not_internal_names(lang):
         assert internal not in text, internal
     # The 两后生 column says its ages (the bot's reading of 适龄), not only "this year or earlier".
     assert ("登记时15到30岁" if lang == "zh_Hans" else "15 to 30 when registered") in text
+    expected = (
+        "户类别：建档立卡贫困户或脱贫户"
+        if lang == "zh_Hans"
+        else "Household status: registered poor or lifted"
+    )
+    assert expected in text

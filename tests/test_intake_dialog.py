@@ -604,7 +604,8 @@ def test_the_english_review_says_what_a_yes_is_about():
     assert "能干活" in Translator("zh_Hans").render(out[-1]).text
 
 
-@pytest.mark.parametrize(("at", "typed", "pressed"), [("m_sex", "男", "m_age"), ("h_status", "不清楚", "h_number"),
+@pytest.mark.parametrize(("at", "typed", "pressed"), [("m_sex", "男", "m_age"),
+                                                     ("h_status", "不清楚", "h_number"),
                                                      ("h_number", "不知道，跳过", "h_phone")])  # fmt: skip
 def test_typing_a_buttons_words_presses_it(at, typed, pressed):
     state, _ = step(run_until(at), text(typed))

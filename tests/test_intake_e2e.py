@@ -122,12 +122,17 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         await database.dispose()
 
 
+async def a_household_from_the_poster(fake: FakeBotAPI) -> None:
+    """/start from the poster, "I am of this household", the head's name."""
+    await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
+    await presses(fake, "household")
+    await say(fake, USER, "李桂花")
+
+
 async def test_consent_refused_stores_nothing(fake, tmp_path, bot_database_url):
     settings = settings_for(fake, tmp_path, bot_database_url)
     async with polling_bot(settings):
-        await say(fake, USER, f"/start v_{XUCHANG}", expect=2)
-        await presses(fake, "household")
-        await say(fake, USER, "李桂花")
+        await a_household_from_the_poster(fake)
         await presses(fake, "unknown", "skip", "skip")
         await say(fake, USER, "李小军")
         await presses(fake, "sibling", "male")
@@ -154,3 +159,16 @@ async def test_a_user_without_the_role_who_says_work_team_is_told_at_once(fake, 
         await make_worker(settings.db_url, USER + 1, XUCHANG[:6])
         await say(fake, USER + 1, "/intake")
         (question,) = await press(fake, USER + 1, "worker")  # with the role: no remark
+
+
+async def test_one_tap_on_the_main_menu_loses_nothing_on_telegram(fake, tmp_path, bot_database_url):
+    settings = settings_for(fake, tmp_path, bot_database_url)
+    async with polling_bot(settings):
+        await a_household_from_the_poster(fake)
+        menu = await presses(fake, "menu")  # next to « 返回 on a small screen
+        assert "您想做什么" in menu
+        (resume,) = await say(fake, USER, "/intake")
+        assert "接着" in resume.text
+        question = await presses(fake, "continue")
+        assert "这户现在是哪种情况" in question  # the step after the head's name: nothing was lost
+        assert fake.last_message(USER).buttons[0] == ["建档立卡贫困户"]

@@ -453,8 +453,8 @@ def access_purge(
     from bot.cli.access import purge as run
 
     settings = _settings()
-    drafts = draft_days or settings.draft_expiry_days
-    closed = closed_days or settings.closed_retention_days
+    drafts = draft_days if draft_days is not None else settings.draft_expiry_days
+    closed = closed_days if closed_days is not None else settings.closed_retention_days
     raise typer.Exit(run(_db_url(settings), drafts, closed))
 
 

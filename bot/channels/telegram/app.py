@@ -100,6 +100,16 @@ async def until_reached(call: Callable[[], Awaitable[None]], *, first_wait: floa
         wait = min(wait * 2, MAX_RETRY_WAIT)
 
 
+async def _no_webhook(bot: Bot) -> None:
+    """Long polling needs the webhook off."""
+    await bot.delete_webhook(drop_pending_updates=False)
+
+
+async def _set_webhook(bot: Bot, url: str, secret: str) -> None:
+    """Tell Telegram where to post updates, with the secret token it must send."""
+    await bot.set_webhook(url, secret_token=secret)
+
+
 async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     """Open the stores, build the bot and dispatcher, register the commands."""
     services = await open_services(settings, production=True)
@@ -183,7 +193,7 @@ async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None)
     stop = asyncio.Event()
     jobs = start_background(services, settings, stop)
     try:
-        await bot.delete_webhook(drop_pending_updates=False)
+        await until_reached(lambda: _no_webhook(bot))
         if ready is not None:
             dispatcher.startup.register(lambda: ready.set())
         await dispatcher.start_polling(bot, handle_signals=ready is None, close_bot_session=True)
@@ -207,7 +217,7 @@ async def run_webhook(settings: Settings, *, ready: asyncio.Event | None = None)
     handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=False)
     handler.register(app, path=settings.webhook_path)
     setup_application(app, dispatcher, bot=bot)
-    await bot.set_webhook(f"{settings.webhook_url}{settings.webhook_path}", secret_token=secret)
+    await until_reached(lambda: _set_webhook(bot, f"{settings.webhook_url}{settings.webhook_path}", secret))
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
