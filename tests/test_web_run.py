@@ -77,3 +77,20 @@ def test_web_link_is_for_staff_only(tmp_path):
     made = outreach(tmp_path, "web", "link", "--as", "tg:5", DATA_KEY=WEB_KEY)
     assert made.returncode == 0, made.stderr
     assert re.fullmatch(r"http://127\.0\.0\.1:8090/console/sign-in\?t=[\w-]{43}\n", made.stdout)
+
+
+def test_poster_links_to_the_web_chat_with_the_village(tmp_path):
+    from bot.features.poster import PosterError, village_link
+
+    link = village_link("web", "410225203204", {"web_url": "https://outreach.example.cn/"})
+    assert link == "https://outreach.example.cn/c/?v=410225203204"
+    try:
+        village_link("web", "410225203204", {"web_url": None})
+    except PosterError as exc:
+        assert "WEB_BASE_URL" in str(exc)
+    else:
+        raise AssertionError("a poster needs the public address")
+    result = outreach(
+        tmp_path, "poster", "--village", "410225203204", "--channel", "web", "--out", str(tmp_path / "p.pdf")
+    )
+    assert result.returncode == 2 and "WEB_BASE_URL" in result.stderr and result.stderr.count("\n") == 1

@@ -150,7 +150,7 @@ def poster(
     village: Annotated[str | None, typer.Option(help="one village (12 digits)")] = None,
     township: Annotated[str | None, typer.Option(help="every village of a township (9 digits)")] = None,
     county: Annotated[str | None, typer.Option(help="every village of a county (6 digits)")] = None,
-    channel: Annotated[str, typer.Option(help="the channel the county runs: telegram")] = "telegram",
+    channel: Annotated[str, typer.Option(help="the channel the county runs: telegram or web")] = "telegram",
     bot_username: Annotated[
         str | None, typer.Option(help="the bot's @username (default BOT_USERNAME)")
     ] = None,
@@ -166,7 +166,7 @@ def poster(
         out=out,
         areas={"village": village, "township": township, "county": county},
         channel=channel,
-        options={"bot_username": bot_username or settings.bot_username},
+        options={"bot_username": bot_username or settings.bot_username, "web_url": settings.web_base_url},
         lang=lang,
     )
     raise typer.Exit(poster_command(_db_url(settings), request))

@@ -4,8 +4,8 @@
     ──►  /start v_<code>  ──►  the intake with the village known
 
 The link comes from the channel the county runs: `village_link` is the one place that builds it,
-one builder per channel name (`LINK_BUILDERS`). Only "telegram" exists today; WeCom and the web
-channel add theirs there. Pages are drawn with fpdf2: the text is real text in an embedded
+one builder per channel name (`LINK_BUILDERS`): "telegram" and "web" (the web chat at WEB_BASE_URL);
+WeCom adds its own there. Pages are drawn with fpdf2: the text is real text in an embedded
 (subset) CJK font, the QR code vector squares, so a page stays sharp at any print size.
 """
 
@@ -60,9 +60,17 @@ def telegram_link(village_code: str, options: Mapping[str, str | None]) -> str:
     return f"https://t.me/{username}?start=v_{village_code}"
 
 
+def web_link(village_code: str, options: Mapping[str, str | None]) -> str:
+    """The web chat's address with the village preselected (`/c/?v=<code>` runs /start v_<code>)."""
+    base = (options.get("web_url") or "").rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base):
+        raise PosterError("the web chat's public address is needed: set WEB_BASE_URL (e.g. https://...)")
+    return f"{base}/c/?v={village_code}"
+
+
 LinkBuilder = Callable[[str, Mapping[str, str | None]], str]
-# One entry per channel a county can run; issue 14 adds "wecom", issue 15 "web".
-LINK_BUILDERS: dict[str, LinkBuilder] = {"telegram": telegram_link}
+# One entry per channel a county can run; issue 14 adds "wecom".
+LINK_BUILDERS: dict[str, LinkBuilder] = {"telegram": telegram_link, "web": web_link}
 
 
 def village_link(channel: str, village_code: str, options: Mapping[str, str | None]) -> str:
