@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace as dc_replace
 from datetime import date
@@ -169,3 +170,52 @@ async def test_golden_transcripts_in_the_web_chat(tmp_path, name):
             assert all(any(text == seen for seen in remaining) for text in wanted), (turn, wanted, on_page)
         await screenshot(page, f"web-golden-{name.removesuffix('.yaml')}")
         await context.close()
+
+
+# ---------------------------------------------------------------- catalogs, accessibility, privacy
+
+
+def test_every_text_of_the_templates_is_in_both_catalogs():
+    from pathlib import Path
+
+    from content.i18n import load_messages
+
+    templates = Path(__file__).resolve().parent.parent / "bot" / "channels" / "web" / "templates"
+    used = set()
+    for path in templates.glob("*.html"):
+        used |= set(re.findall(r"""\bt\(["'](web\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
+    used = {key for key in used if not key.endswith("_")}  # eligible_ + yes/no/maybe, listed below
+    used |= {f"web.console.eligible_{outcome}" for outcome in ("yes", "no", "maybe")}
+    assert len(used) > 80
+    for lang in ("zh_Hans", "en"):
+        assert not sorted(used - set(load_messages(lang))), lang
+
+
+async def labelled(page) -> list[str]:
+    """Form fields without a label, and buttons without text (empty when all is well)."""
+    return await page.evaluate(
+        """() => [
+            ...[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                .filter(f => !f.id || !document.querySelector(`label[for="${f.id}"]`)).map(f => f.name),
+            ...[...document.querySelectorAll('button')].filter(b => !b.innerText.trim()).map(b => b.outerHTML),
+        ]"""
+    )
+
+
+async def test_intake_in_the_web_chat_leaves_no_personal_data_in_urls_or_logs(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="aiosqlite")  # the driver's own statement trace
+    async with web_server(web_settings(tmp_path)) as server, browser() as chromium:
+        context = await chromium.new_context(viewport=PHONE, locale="en-US", java_script_enabled=False)
+        page = await context.new_page()
+        urls: list[str] = []
+        page.on("request", lambda req: urls.append(req.url))
+        await page.goto(server.url + "/c/")
+        assert await labelled(page) == []
+        for turn in load(GOLDEN_DIR / "intake_household_poster.yaml")["turns"]:
+            if "other" not in turn:
+                await _play_turn(page, turn)
+        assert "POST /c/ 303" in caplog.text  # the access log was captured
+        await context.close()
+    for value in ("李桂花", "李小军", "13912345678", "410225200801011318", "4102252032040007"):
+        assert value not in caplog.text and not any(value in url for url in urls), value
