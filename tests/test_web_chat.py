@@ -197,7 +197,7 @@ async def labelled(page) -> list[str]:
         """() => [
             ...[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
                 .filter(f => !f.id || !document.querySelector(`label[for="${f.id}"]`)).map(f => f.name),
-            ...[...document.querySelectorAll('button')].filter(b => !b.innerText.trim()).map(b => b.outerHTML),
+            ...[...document.querySelectorAll('button')].filter(b => !b.innerText.trim()).map(b => b.name),
         ]"""
     )
 
