@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from storage.models_access import AuditEntry
 from storage.models_delivery import DELIVERED, DONE, Delivery, DeliveryDigest, HrDestination
 from storage.repositories import hr_destinations
 from tests.channel_fakes import NoEditChannel
-from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
+from tests.hr_support import db_fixture, url_fixture  # noqa: F401 - the url and db fixtures
 from tests.test_delivery import COUNTY_A, COUNTY_B, NOW, Crash, config, rows, seed
 
 WECOM_A1, WECOM_A2, WECOM_B = "wecom:group:wrkA1", "wecom:zhangsan", "wecom:group:wrkB"
@@ -38,22 +37,6 @@ def wecom(channel: NoEditChannel) -> DigestChannels:
     channels = DigestChannels()
     channels.register("wecom", channel)
     return channels
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest) -> str:
-    """A migrated database of each backend."""
-    return request.getfixturevalue(request.param)
-
-
-@pytest.fixture
-async def db(url: str) -> AsyncIterator[Database]:
-    """A Database on it."""
-    database = Database.from_url(url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture

@@ -20,11 +20,13 @@ from bot.core.services import Services, open_services
 from bot.core.settings import load_settings
 from bot.core.turns import take_turn
 from bot.features.hr.chat import Sender
+from bot.features.hr.notices import retry_waiting
 from bot.features.hr.router import handle_command, handle_press
 from dialogs.model import Input, Reply
 from storage.models_access import AuditEntry
 from storage.models_channels import HouseholdNotice
 from storage.models_followup import StatusChange
+from storage.repositories import notices as notices_repo
 from storage.repositories.access import grant
 from storage.repositories.intake import submit_intake
 from storage.repositories.users import ensure_user
@@ -106,7 +108,7 @@ async def household_writes(services: Services, text: str) -> None:
 
 async def test_a_notice_waits_for_a_closed_window_and_goes_out_at_the_next_contact(services):
     window = WeChatWindow()
-    services.outbound.register("wxkf", window)
+    services.outbound.register("wxkf", window, holds=True)
     await household_writes(services, "你好")  # the first contact: the conversation exists
     chat = FakeHrChat(HR)
     await pending_texts(services, chat)
@@ -144,7 +146,7 @@ async def test_a_notice_waits_for_a_closed_window_and_goes_out_at_the_next_conta
 async def test_a_notice_is_sent_at_once_while_the_window_is_open(services):
     window = WeChatWindow()
     window.open = True
-    services.outbound.register("wxkf", window)
+    services.outbound.register("wxkf", window, holds=True)
     chat = FakeHrChat(HR)
     await pending_texts(services, chat)
     record_id, _, buttons = chat.sent[0]
@@ -166,3 +168,26 @@ async def test_a_member_out_of_scope_is_refused_on_any_channel(services):
         refused = (await session.exec(select(AuditEntry).where(AuditEntry.action == "access.refused"))).all()
     assert "张小花" not in "".join(text for _, text, _ in chat.sent)
     assert refused and {e.channel for e in refused} == {"wecom"}
+
+
+async def test_channels_that_do_not_hold_cost_no_lookup_per_turn_and_are_retried_hourly(
+    services, monkeypatch
+):
+    window = WeChatWindow()  # closed: this channel refuses, but registered without holds
+    services.outbound.register("wxkf", window)
+    chat = FakeHrChat(HR)
+    await pending_texts(services, chat)
+    record_id, _, buttons = chat.sent[0]
+    contacted = next(b.id for row in buttons for b in row if b.id.endswith(":contacted"))
+    async with services.database.session() as session:
+        await handle_press(chat, HR_SENDER, contacted, record_id, session=session, outbound=services.outbound)
+    looked_up = []
+    monkeypatch.setattr(notices_repo, "waiting_for", lambda **kw: looked_up.append(kw))
+    window.open = True
+    await household_writes(services, "你好")
+    await household_writes(services, "在吗")
+    assert looked_up == [] and window.delivered == []  # the turns did not look for notices
+    async with services.database.session() as session:
+        assert await retry_waiting(services.outbound, session) == 1  # the hourly job did
+        assert await retry_waiting(services.outbound, session) == 0
+    assert window.delivered == [(FAMILY, ["hr.notify.contacted"])]

@@ -20,6 +20,7 @@ from tests.db_fixtures import run_in_own_loop
 from tests.hr_support import (
     ADMIN,
     COUNTY_A,
+    COUNTY_B,
     HR_A,
     SECRET,
     VILLAGE_A,
@@ -93,6 +94,13 @@ def test_xlsx_has_chinese_headers_a_frozen_row_dates_and_masked_numbers(prepared
     flat = " ".join(str(cell) for row in rows for cell in row)
     assert "李孩" not in flat and not any(i in flat for i in CHILD_IDS)
     assert sheet.column_dimensions["J"].width >= 20
+
+
+def test_villages_show_the_name_villagers_use(prepared, tmp_path):
+    out = tmp_path / "b.csv"
+    code = export_command(prepared, county=COUNTY_B, fmt="csv", out=out, cipher_secrets=lambda: [SECRET])
+    text = out.read_text(encoding="utf-8-sig")
+    assert code == 0 and "五里河镇,史庄村," in text and "史庄村委会" not in text  # official: 史庄村委会
 
 
 def test_csv_is_utf8_with_a_bom_for_excel(prepared, tmp_path):

@@ -137,10 +137,37 @@ def eligibility(
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
     county: Annotated[str | None, typer.Option(help="county code, for amounts a county overrides")] = None,
 ) -> None:
-    """Print, as JSON, which benefits a household profile qualifies for, with amounts and reasons."""
+    """Print, as JSON, which benefits a household profile qualifies for, with amounts and reasons.
+
+    The profile is one JSON object with up to three sections; every fact may be left out (unknown),
+    and then the benefits that depend on it come back with "eligible": null and the fact in "missing".
+    A benefit with "eligible": false carries no amount.
+
+    \b
+    {"household": {"registered_poor": true,        建档立卡 (a 脱贫户 counts too)
+                   "rural": true},                 rural household registration
+     "person":    {"age": 16,                      0 to 120
+                   "able_to_work": true,
+                   "education": "junior_high_graduate",
+                                 (junior_high_graduate, senior_high_graduate, in_school, other)
+                   "continued_study": false,       went on to senior high school or university
+                   "graduation_year": 2026},       1950 to this year
+     "plan":      {"kind": "technical_school",
+                   (technical_school, vocational_training, short_training, apprenticeship, entrepreneurship)
+                   "school_type": "technical_school",   (technical_school, vocational_high, other)
+                   "full_time": true, "formal_enrollment": true,
+                   "study_year": 1,                1 to 6
+                   "employed_at_pilot_firm": false,
+                   "has_business_project": false}}
+
+    \b
+    Example:  echo '{"person": {"age": 16}, "plan": {"kind": "technical_school"}}' | outreach eligibility -
+    """
     from bot.cli.eligibility import run_eligibility
 
     checks.language(lang)
+    if county is not None:
+        county = checks.area(_db_url(_settings()), county, "county")
     raise typer.Exit(run_eligibility(profile, as_of=as_of, lang=lang, county=county))
 
 
@@ -150,7 +177,9 @@ def poster(
     village: Annotated[str | None, typer.Option(help="one village (12 digits)")] = None,
     township: Annotated[str | None, typer.Option(help="every village of a township (9 digits)")] = None,
     county: Annotated[str | None, typer.Option(help="every village of a county (6 digits)")] = None,
-    channel: Annotated[str, typer.Option(help="the channel the county runs: telegram or web")] = "telegram",
+    channel: Annotated[
+        str | None, typer.Option(help="telegram, wecom or web (default: the configured one)")
+    ] = None,
     bot_username: Annotated[
         str | None, typer.Option(help="the bot's @username (default BOT_USERNAME)")
     ] = None,
@@ -165,18 +194,30 @@ def poster(
     request = PosterRequest(
         out=out,
         areas={"village": village, "township": township, "county": county},
-        channel=channel,
-        options={"bot_username": bot_username or settings.bot_username, "web_url": settings.web_base_url},
+        channel=channel or _poster_channel(settings),
+        options={
+            "bot_username": bot_username or settings.bot_username,
+            "wecom_kf_link": settings.wecom_kf_link,
+            "web_url": settings.web_base_url,
+        },
         lang=lang,
     )
     raise typer.Exit(poster_command(_db_url(settings), request))
 
 
+def _poster_channel(settings: Settings) -> str:
+    """The channel a county's posters lead to: WeCom's 客服 when its link is set and Telegram is not;
+    the web chat when neither runs but WEB_BASE_URL is set; else Telegram."""
+    if settings.wecom_kf_link and not settings.bot_token:
+        return "wecom"
+    return "web" if settings.web_base_url and not settings.bot_token else "telegram"
+
+
 @areas_app.command("import")
 def areas_import(
-    csv_file: Annotated[str, typer.Argument(help="CSV with code,name,parent_code,level")],
+    csv_file: Annotated[str, typer.Argument(help="CSV (or .csv.gz) with code,name,parent_code,level")],
 ) -> None:
-    """Load an official area list (upserts; all rows are checked before any is written)."""
+    """Load an official area list: adds, renames, retires what it no longer has; prints the counts."""
     from bot.cli.areas import areas_import as run_import
 
     raise typer.Exit(run_import(_db_url(_settings()), csv_file))
@@ -186,7 +227,7 @@ def areas_import(
 def areas_list(
     parent: Annotated[str | None, typer.Option(help="list the children of this code")] = None,
 ) -> None:
-    """Print CODE<TAB>NAME for each child area (provinces when no parent is given)."""
+    """Print CODE<TAB>NAME for each offered child area (provinces when no parent is given)."""
     from bot.cli.areas import areas_list as run_list
 
     raise typer.Exit(run_list(_db_url(_settings()), parent))

@@ -12,6 +12,9 @@ from storage.urls import parse_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+WECOM_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # CorpID, open_kfid
+WECOM_AES_KEY_PATTERN = re.compile(r"^[A-Za-z0-9+/]{43}$")  # EncodingAESKey: 43 base64 characters
+WECOM_DEFAULT_API_URL = "https://qyapi.weixin.qq.com/cgi-bin"
 
 
 class SettingsError(ValueError):
@@ -55,6 +58,20 @@ class Settings(BaseSettings):
     closed_retention_days: int = Field(
         default=730, ge=1, description="closed intent records (and idle households) are deleted after this"
     )
+    # WeCom (bot/channels/wecom): the county's self-built app, and 微信客服 of the same organisation.
+    wecom_corp_id: str | None = Field(default=None, description="企业ID (CorpID) of the county's WeCom")
+    wecom_agent_id: int | None = Field(default=None, ge=1, description="AgentId of the self-built app")
+    wecom_app_secret: SecretStr | None = Field(default=None, description="Secret of the self-built app")
+    wecom_callback_token: SecretStr | None = Field(default=None, description="callback Token (接收消息)")
+    wecom_callback_aes_key: SecretStr | None = Field(default=None, description="callback EncodingAESKey")
+    wecom_kf_secret: SecretStr | None = Field(default=None, description="Secret of 微信客服")
+    wecom_kf_open_kfid: str | None = Field(default=None, description="open_kfid of the county's 客服账号")
+    wecom_kf_link: str | None = Field(default=None, description="the 客服 contact link, for posters")
+    wecom_api_url: str = Field(default=WECOM_DEFAULT_API_URL, description="WeCom API base URL")
+    wecom_host: str = "127.0.0.1"
+    wecom_port: int = Field(default=8081, ge=1, le=65535)
+    wecom_app_path: str = "/wecom/app"
+    wecom_kf_path: str = "/wecom/kf"
 
     @field_validator("bot_token")
     @classmethod
@@ -70,6 +87,36 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         """Base URLs must be http(s) without a trailing slash."""
+        if value in (None, ""):
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("wecom_corp_id", "wecom_kf_open_kfid")
+    @classmethod
+    def _wecom_id(cls, value: str | None) -> str | None:
+        """CorpID and open_kfid are short ids of letters, digits, _ and -."""
+        if value in (None, ""):
+            return None
+        if not WECOM_ID_PATTERN.match(value):
+            raise ValueError("must be 1-64 letters, digits, _ or - (copy it from the WeCom admin console)")
+        return value
+
+    @field_validator("wecom_callback_aes_key")
+    @classmethod
+    def _wecom_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """The EncodingAESKey the admin console generates: 43 base64 characters."""
+        if value is None or not value.get_secret_value():
+            return None
+        if not WECOM_AES_KEY_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be the 43 letters and digits of the console's EncodingAESKey")
+        return value
+
+    @field_validator("wecom_api_url", "wecom_kf_link")
+    @classmethod
+    def _wecom_url(cls, value: str | None) -> str | None:
+        """http(s) URLs without a trailing slash."""
         if value in (None, ""):
             return None
         if not re.match(r"^https?://[^\s/]+", value):
@@ -113,6 +160,21 @@ class Settings(BaseSettings):
 
         return [dev_secret(self.data_dir)]
 
+    def wecom_app_enabled(self) -> bool:
+        """True when the WeCom app is configured; a partial configuration raises SettingsError."""
+        if not _all_or_none(self, WECOM_APP_SETTINGS[:2]):
+            return False
+        return _all_or_none(self, WECOM_APP_SETTINGS)
+
+    def wecom_kf_enabled(self) -> bool:
+        """True when 微信客服 is configured (it shares the app's callback settings)."""
+        if not _all_or_none(self, WECOM_KF_SETTINGS):
+            return False
+        missing = [name for name in WECOM_CALLBACK_SETTINGS if getattr(self, name) is None]
+        if missing:
+            raise SettingsError(f"setting {missing[0].upper()}: 微信客服 needs it too")
+        return True
+
     @property
     def sqlite_default_url(self) -> str:
         """The embedded database used when DATABASE_URL is not set."""
@@ -127,6 +189,22 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The database to use."""
         return self.database_url or self.sqlite_default_url
+
+
+WECOM_CALLBACK_SETTINGS = ("wecom_corp_id", "wecom_callback_token", "wecom_callback_aes_key")
+WECOM_APP_SETTINGS = ("wecom_agent_id", "wecom_app_secret", *WECOM_CALLBACK_SETTINGS)
+WECOM_KF_SETTINGS = ("wecom_kf_secret", "wecom_kf_open_kfid")
+
+
+def _all_or_none(settings: Settings, names: tuple[str, ...]) -> bool:
+    """True when every named setting is set, False when none is; otherwise a one-line SettingsError."""
+    given = [name for name in names if getattr(settings, name) is not None]
+    if not given:
+        return False
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise SettingsError(f"setting {missing[0].upper()}: needed with {given[0].upper()}")
+    return True
 
 
 def _split_keys(value: SecretStr) -> list[str]:

@@ -4,19 +4,22 @@
     ──►  /start v_<code>  ──►  the intake with the village known
 
 The link comes from the channel the county runs: `village_link` is the one place that builds it,
-one builder per channel name (`LINK_BUILDERS`): "telegram" and "web" (the web chat at WEB_BASE_URL);
-WeCom adds its own there. Pages are drawn with fpdf2: the text is real text in an embedded
-(subset) CJK font, the QR code vector squares, so a page stays sharp at any print size.
+one builder per channel name (`LINK_BUILDERS`): "telegram" (a t.me deep link), "wecom" (the
+微信客服 contact link with scene_param) and "web" (the web chat at WEB_BASE_URL, `/c/?v=<code>`).
+Pages are drawn with fpdf2: the text is real text in an embedded (subset) CJK font, the QR code
+vector squares, so a page stays sharp at any print size.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import qrcode
 from PIL import Image
@@ -60,6 +63,18 @@ def telegram_link(village_code: str, options: Mapping[str, str | None]) -> str:
     return f"https://t.me/{username}?start=v_{village_code}"
 
 
+def wecom_link(village_code: str, options: Mapping[str, str | None]) -> str:
+    """The 微信客服 contact link with `scene_param=v_<code>`: scanned in WeChat, it opens the county's
+    客服 chat, and the enter_session event hands the bot the village (as Telegram's /start v_<code>)."""
+    link = (options.get("wecom_kf_link") or "").strip()
+    if not link:
+        raise PosterError("the 客服 contact link is needed: WECOM_KF_LINK (from kf/add_contact_way)")
+    if not link.startswith("https://") or "scene_param=" in link:
+        raise PosterError("WECOM_KF_LINK must be the https:// link kf/add_contact_way gave, unchanged")
+    separator = "&" if "?" in link else "?"
+    return f"{link}{separator}scene_param={quote('v_' + village_code, safe='')}"
+
+
 def web_link(village_code: str, options: Mapping[str, str | None]) -> str:
     """The web chat's address with the village preselected (`/c/?v=<code>` runs /start v_<code>)."""
     base = (options.get("web_url") or "").rstrip("/")
@@ -69,8 +84,8 @@ def web_link(village_code: str, options: Mapping[str, str | None]) -> str:
 
 
 LinkBuilder = Callable[[str, Mapping[str, str | None]], str]
-# One entry per channel a county can run; issue 14 adds "wecom".
-LINK_BUILDERS: dict[str, LinkBuilder] = {"telegram": telegram_link, "web": web_link}
+# One entry per channel a county can run.
+LINK_BUILDERS: dict[str, LinkBuilder] = {"telegram": telegram_link, "wecom": wecom_link, "web": web_link}
 
 
 def village_link(channel: str, village_code: str, options: Mapping[str, str | None]) -> str:
@@ -159,6 +174,7 @@ def render_pdf(
     """An A4 PDF with one page per village; the font is embedded, subset to the characters used."""
     from fpdf import FPDF  # imported here: only the poster command needs it
 
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting logs every glyph at INFO
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)

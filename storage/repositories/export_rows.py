@@ -79,7 +79,7 @@ def place_subquery(prefixes: Sequence[str]) -> Select[Any]:
             village.code.label("code"),
             county.name.label("county"),
             township.name.label("township"),
-            village.name.label("village"),
+            func.coalesce(village.short_name, village.name).label("village"),  # 史庄村, not 史庄村委会
         )
         .select_from(village)
         .outerjoin(township, township.code == village.parent_code)

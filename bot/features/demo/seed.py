@@ -77,7 +77,8 @@ async def _villages(url: str, county: str | None) -> tuple[list[str], int]:
             stored = (await session.exec(select(func.max(Household.id)))).one() or 0
     finally:
         await database.dispose()
-    wanted = [a for a in rows if a.level == VILLAGE_LEVEL and (county is None or a.code.startswith(county))]
+    offered = [a for a in rows if a.level == VILLAGE_LEVEL and not a.retired]
+    wanted = [a for a in offered if county is None or a.code.startswith(county)]
     return [a.code for a in wanted], stored
 
 

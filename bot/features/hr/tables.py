@@ -138,7 +138,9 @@ def _definition(column: Any, layout: TableLayout, t: Translator) -> str:
     if column.where is None:
         headers = {c.id: c.headers[lang] for c in layout.columns}
         return t.text("hr.progress.sum", {"columns": t.text("hr.sep").join(headers[i] for i in column.sum)})
-    conditions = "; ".join(f"{name} = {', '.join(map(str, values))}" for name, values in column.where.items())
+    conditions = t.text("hr.progress.and").join(
+        _condition(name, values, t) for name, values in column.where.items()
+    )
     return t.text(
         "hr.progress.definition",
         {
@@ -147,6 +149,15 @@ def _definition(column: Any, layout: TableLayout, t: Translator) -> str:
             "conditions": conditions or t.text("hr.progress.all"),
         },
     )
+
+
+def _condition(field: str, values: Sequence[Any], t: Translator) -> str:
+    """One condition in the reader's words ("两后生：应届、往届"), never the layout's internal names."""
+    labels = value_labels(t).get(field, {})
+    words = [t.text("hr.progress.empty") if v is None else labels.get(str(v), str(v)) for v in values]
+    header = f"hr.col.{field}"
+    name = t.text(header) if header in t.messages or header in t.fallback else field
+    return t.text("hr.progress.condition", {"field": name, "values": t.text("hr.progress.or").join(words)})
 
 
 def write_progress(

@@ -1,0 +1,144 @@
+"""An async client of the WeCom HTTP API (the app's and 微信客服's), on aiohttp.
+
+One client per secret: it caches that secret's access token, fetches it once for all callers
+waiting at the same time, fetches it again once when WeCom says it is invalid or expired
+(40014, 42001), and backs off on the frequency limit (45009) and on server errors. Logs name
+the path and the error code, never a payload (it holds names and messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = frozenset({40014, 42001})  # invalid / expired access_token
+FREQUENCY_LIMIT = 45009
+TOKEN_MARGIN_S = 300  # fetch a new token this long before WeCom's expiry
+BACKOFF_S = (1.0, 2.0, 4.0)  # waits before the 2nd, 3rd and 4th attempt
+REQUEST_TIMEOUT_S = 30.0  # longer than a slow send: a retry after a timeout could send twice
+
+
+class WeComError(RuntimeError):
+    """WeCom answered with an error code (or could not be reached after the retries)."""
+
+    def __init__(self, path: str, errcode: int, errmsg: str = "") -> None:
+        super().__init__(f"WeCom {path}: errcode {errcode} {errmsg[:80]}")
+        self.path, self.errcode = path, errcode
+
+
+class WeComAPI:
+    """Calls of one secret (the app's, or 微信客服's) against `base_url`."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        corp_id: str,
+        secret: str,
+        *,
+        backoff: tuple[float, ...] = BACKOFF_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http, self.base_url = http, base_url.rstrip("/")
+        self._corp_id, self._secret = corp_id, secret
+        self.backoff, self._sleep = backoff, sleep
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"WeComAPI({self.base_url!r}, <secret>)"
+
+    async def token(self) -> str:
+        """A valid access token; callers arriving during a fetch wait for that one fetch."""
+        if self._token is not None and time.monotonic() < self._expires_at:
+            return self._token
+        async with self._token_lock:
+            if self._token is not None and time.monotonic() < self._expires_at:
+                return self._token
+            body = await self._request(
+                "GET", "gettoken", {"corpid": self._corp_id, "corpsecret": self._secret}
+            )
+            self._token = str(body["access_token"])
+            self._expires_at = time.monotonic() + max(60, int(body.get("expires_in", 7200)) - TOKEN_MARGIN_S)
+            return self._token
+
+    def _forget(self, token: str) -> None:
+        """Drop `token` if it is still the cached one (another caller may have replaced it)."""
+        if self._token == token:
+            self._token = None
+
+    async def call(self, path: str, payload: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+        """POST `payload` (GET without one) to `path` with the access token; the JSON answer."""
+        refetched = False
+        attempt = 0
+        while True:
+            token = await self.token()
+            try:
+                return await self._request(
+                    "POST" if payload is not None else "GET", path, {**params, "access_token": token}, payload
+                )
+            except WeComError as error:
+                if error.errcode in TOKEN_ERRORS and not refetched:
+                    refetched = True
+                    self._forget(token)
+                    continue
+                if not _retryable(error) or attempt >= len(self.backoff):
+                    raise
+                log.warning(
+                    "WeCom %s: errcode %s, retrying in %ss", path, error.errcode, self.backoff[attempt]
+                )
+                await self._sleep(self.backoff[attempt])
+                attempt += 1
+
+    async def upload(self, kind: str, filename: str, data: bytes, content_type: str) -> str:
+        """Upload a temporary file (kind: file or image) and return its media_id."""
+        form = aiohttp.FormData()
+        form.add_field("media", data, filename=filename, content_type=content_type)
+        token = await self.token()
+        url = f"{self.base_url}/media/upload"
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        async with self.http.post(url, params={"access_token": token, "type": kind}, data=form,
+                                  timeout=timeout) as response:  # fmt: skip
+            body = await _json(response, "media/upload")
+        return str(body["media_id"])
+
+    async def _request(
+        self, method: str, path: str, params: dict[str, Any], payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One HTTP request; WeComError for an errcode, a 5xx (errcode -5xx) or a network failure (-1)."""
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        try:
+            async with self.http.request(
+                method, f"{self.base_url}/{path}", params=params, json=payload, timeout=timeout
+            ) as response:
+                return await _json(response, path)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("WeCom %s: %s", path, type(exc).__name__)
+            raise WeComError(path, -1, type(exc).__name__) from None
+
+
+async def _json(response: aiohttp.ClientResponse, path: str) -> dict[str, Any]:
+    """The JSON of an answer; WeComError for HTTP errors and non-zero errcodes."""
+    if response.status >= 500:
+        raise WeComError(path, -response.status, "server error")
+    if response.status != 200:
+        raise WeComError(path, -response.status, "HTTP error")
+    body = await response.json(content_type=None)
+    errcode = int(body.get("errcode", 0) or 0)
+    if errcode:
+        log.warning("WeCom %s: errcode %s", path, errcode)
+        raise WeComError(path, errcode, str(body.get("errmsg", "")))
+    return body
+
+
+def _retryable(error: WeComError) -> bool:
+    """Worth another attempt after a wait: the frequency limit, a server error, the network."""
+    return error.errcode == FREQUENCY_LIMIT or error.errcode == -1 or error.errcode <= -500

@@ -1,0 +1,110 @@
+"""微信客服: a callback only says "there is news"; the bot then reads the stream with sync_msg.
+
+notify ─► one reader task per account ─► sync_msg(cursor, token) ─► each message: apply once
+                                                  └─► has_more: next page ─► cursor saved in the database
+
+Each message is applied (and marked seen) in its own transaction before the page's cursor is
+saved, so a restart in the middle of a page reads the page again and skips what was applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.channels.wecom.api import WeComAPI, WeComError
+from bot.channels.wecom.dialog import Dialogs
+from bot.channels.wecom.inbound import from_kf
+from storage.db import Database
+from storage.repositories import wecom as repo
+
+log = logging.getLogger(__name__)
+PAGE_LIMIT = 1000
+MAX_PAGES = 100  # per notification; the next notification goes on from the saved cursor
+
+
+class KfReader:
+    """Reads one 客服 account's message stream, one reader at a time."""
+
+    def __init__(self, api: WeComAPI, dialogs: Dialogs, database: Database, open_kfid: str) -> None:
+        self.api, self.dialogs, self.database, self.open_kfid = api, dialogs, database, open_kfid
+        self._token = ""
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    async def notify(self, fields: dict[str, str]) -> None:
+        """A kf_msg_or_event callback: read the stream soon (the callback is answered at once)."""
+        if fields.get("Event") != "kf_msg_or_event":
+            return
+        if fields.get("OpenKfId") and fields.get("OpenKfId") != self.open_kfid:
+            return  # another account of the organisation
+        self._token = fields.get("Token", "") or self._token
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._read_until_quiet())
+
+    async def _read_until_quiet(self) -> None:
+        """Read, and read again while notifications arrived meanwhile."""
+        while True:
+            self._again = False
+            try:
+                await self.read()
+            except WeComError as error:
+                log.warning(
+                    "WeCom kf: sync_msg failed (errcode %s); the next notification retries", error.errcode
+                )
+            except Exception:
+                log.exception("WeCom kf: reading the stream failed")
+            if not self._again:
+                return
+
+    async def read(self) -> int:
+        """Apply every message after the stored cursor; how many were applied."""
+        applied = 0
+        for _ in range(MAX_PAGES):
+            async with self.database.session() as session:
+                cursor = await repo.load_cursor(session=session, open_kfid=self.open_kfid)
+            page = await self.api.call("kf/sync_msg", self._request(cursor))
+            for message in page.get("msg_list") or []:
+                applied += await self._apply(message)
+            next_cursor = page.get("next_cursor")
+            if next_cursor:
+                async with self.database.session() as session:
+                    await repo.save_cursor(session=session, open_kfid=self.open_kfid, cursor=str(next_cursor))
+            if not page.get("has_more"):
+                break
+        return applied
+
+    def _request(self, cursor: str | None) -> dict[str, Any]:
+        """The sync_msg body: always the stored cursor, and the callback's token when there is one."""
+        body: dict[str, Any] = {"limit": PAGE_LIMIT, "open_kfid": self.open_kfid}
+        if cursor:
+            body["cursor"] = cursor
+        if self._token:
+            body["token"] = self._token
+        return body
+
+    async def _apply(self, message: dict[str, Any]) -> int:
+        """Apply one message; 1 when it was new input for the dialogs."""
+        if (
+            message.get("msgtype") == "event"
+            and (message.get("event") or {}).get("event_type") == "msg_send_fail"
+        ):
+            fail = (message.get("event") or {}).get("fail_type")
+            log.warning("WeCom kf: a message was not delivered (fail_type %s)", fail)
+            return 0
+        incoming = from_kf(message)
+        if incoming is None:
+            return 0
+        return int(await self.dialogs.apply(incoming))
+
+    def reading(self) -> bool:
+        """True while a read is under way."""
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        """Wait for a read under way."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)

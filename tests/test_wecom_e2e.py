@@ -1,0 +1,43 @@
+"""End to end: the WeCom app and 微信客服 against the fake WeCom (real crypto on every callback)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakewecom import FakeWeCom
+from tests.wecom_harness import Member, wecom_bot, wecom_settings
+
+MEMBER = "zhangsan"
+
+
+@pytest.fixture
+async def fake():
+    async with FakeWeCom() as server:
+        yield server
+
+
+async def test_url_verification_and_forged_callbacks(fake, tmp_path):
+    async with wecom_bot(fake, wecom_settings(fake, tmp_path)):
+        answer = await fake.verify_url()
+        assert answer.status == 200
+        assert (await fake.verify_url(fake.kf_path)).status == 200
+        forged = await fake.post_raw(b"<xml><Encrypt>QUJD</Encrypt></xml>", {"msg_signature": "0" * 40,
+                                     "timestamp": "1", "nonce": "2"}, fake.app_path)  # fmt: skip
+        assert forged.status == 403
+    assert fake.menus and [b.get("key") for b in fake.menus[0]["button"]][:2] == ["menu", "check"]
+
+
+async def test_member_start_and_explainer_with_cards(fake, tmp_path):
+    async with wecom_bot(fake, wecom_settings(fake, tmp_path)) as channel:
+        member = Member(fake, channel, MEMBER)
+        welcome, menu = await member.says("/start")
+        assert "政策小助手" in welcome.text
+        assert menu.msgtype == "template_card" and menu.buttons[0][1] == "了解政策"
+        topics = await member.press("explain")
+        # Twelve choices: split over cards of at most six, sharing the token; Back and Menu last.
+        assert [m.msgtype for m in topics] == ["template_card", "template_card"]
+        assert [len(m.buttons) for m in topics] == [6, 6]
+        assert [label for _, label in topics[-1].buttons][-2:] == ["« 返回", "主菜单"]
+        tuition, *_ = await member.press("tuition")
+        assert fake.card_updates[0]["button"]["replace_name"] == "✓ 了解政策"
+        assert "1,700元" in tuition.text
