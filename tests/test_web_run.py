@@ -94,3 +94,100 @@ def test_poster_links_to_the_web_chat_with_the_village(tmp_path):
         tmp_path, "poster", "--village", "410225203204", "--channel", "web", "--out", str(tmp_path / "p.pdf")
     )
     assert result.returncode == 2 and "WEB_BASE_URL" in result.stderr and result.stderr.count("\n") == 1
+
+
+async def _serving(settings, *, webhook: bool = False):
+    """`outreach run`'s serve() in a task, once it is ready; the task and what it printed."""
+    import asyncio
+    import io
+
+    from bot.cli.run import serve
+
+    ready, out = asyncio.Event(), io.StringIO()
+    task = asyncio.create_task(serve(settings, webhook=webhook, ready=ready, out=out))
+    done, _ = await asyncio.wait(
+        {task, asyncio.create_task(ready.wait())}, timeout=30, return_when=asyncio.FIRST_COMPLETED
+    )
+    if task in done:
+        task.result()
+    return task, out.getvalue()
+
+
+async def _stop(task) -> None:
+    """Cancel serve() and wait for it to close everything."""
+    import asyncio
+    import contextlib
+
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_one_process_serves_telegram_polling_and_the_web_chat(tmp_path):
+    from bot.core.settings import load_settings
+    from tests.fakebot import FakeBotAPI
+    from tests.telegram_harness import say
+
+    async with FakeBotAPI() as fake:
+        port = free_port()
+        settings = load_settings(
+            bot_token=fake.token, telegram_api_url=fake.base_url, data_dir=tmp_path, web_port=port,
+            data_key=WEB_KEY,
+        )  # fmt: skip
+        task, printed = await _serving(settings)
+        try:
+            assert (
+                f"web chat:   http://127.0.0.1:{port}/c/" in printed and "sign-in" not in printed
+            )  # no local admin
+            welcome, _ = await say(fake, 4343, "/start", expect=2)
+            assert "政策小助手" in welcome.text
+            async with aiohttp.ClientSession() as http:  # keeps no cookie for an IP address: no loop either
+                page = await http.get(f"http://127.0.0.1:{port}/c/")
+                assert page.status == 200 and "您想做什么" in await page.text()
+        finally:
+            await _stop(task)
+
+
+async def test_telegram_webhook_on_the_shared_application(tmp_path):
+    from bot.core.settings import load_settings
+    from tests.fakebot import FakeBotAPI
+    from tests.test_webhook import start_update
+
+    async with FakeBotAPI() as fake:
+        fake.add_chat(5151, first_name="李强")
+        port = free_port()
+        settings = load_settings(
+            bot_token=fake.token, telegram_api_url=fake.base_url, data_dir=tmp_path, web_port=port,
+            webhook_port=port, webhook_url="https://bot.example.org", webhook_secret="s3cret-token",
+            data_key=WEB_KEY,
+        )  # fmt: skip
+        task, _ = await _serving(settings, webhook=True)
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(50):  # the webhook is set by a task once Telegram answers
+                    if fake.webhook["url"]:
+                        break
+                    await asyncio_sleep(0.1)
+                assert fake.webhook["url"] == "https://bot.example.org/telegram/webhook"
+                url = f"http://127.0.0.1:{port}/telegram/webhook"
+                wrong = await http.post(
+                    url, json=start_update(1), headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
+                )
+                assert wrong.status == 401
+                good = await http.post(
+                    url, json=start_update(2), headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+                )
+                assert good.status == 200
+                chat = await http.get(f"http://127.0.0.1:{port}/c/")
+                assert chat.status == 200
+            welcome, _ = await fake.wait_for_messages(5151, 2)
+            assert "政策小助手" in welcome.text
+        finally:
+            await _stop(task)
+
+
+async def asyncio_sleep(seconds: float) -> None:
+    """A short wait (kept apart so the test reads plainly)."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
