@@ -219,3 +219,30 @@ async def test_intake_in_the_web_chat_leaves_no_personal_data_in_urls_or_logs(tm
         await context.close()
     for value in ("李桂花", "李小军", "13912345678", "410225200801011318", "4102252032040007"):
         assert value not in caplog.text and not any(value in url for url in urls), value
+
+
+async def test_keyboard_focus_goes_header_then_choices_then_text_box(tmp_path):
+    async with web_server(web_settings(tmp_path)) as server, browser() as chromium:
+        context = await chromium.new_context(viewport=PHONE, locale="zh-CN", java_script_enabled=False)
+        page = await context.new_page()
+        await page.goto(server.url + "/c/")
+        order = []
+        for _ in range(10):
+            await page.keyboard.press("Tab")
+            order.append(await page.evaluate("document.activeElement.name || document.activeElement.id"))
+        assert order[:2] == ["lang", "lang"]  # the language switch comes first
+        assert order[2:7] == ["choice"] * 5  # then the five menu buttons, in their order
+        assert order[7] == "text"  # then the text box and its button
+        # Contrast of the buttons' text on their background is at least 4.5:1 (WCAG AA).
+        ratio = await page.evaluate(
+            """() => {
+                const lum = c => { const [r, g, b] = c.match(/\\d+/g).slice(0, 3).map(v => v / 255)
+                    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+                    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+                const b = document.querySelector('form.choices button'); const s = getComputedStyle(b);
+                const [l1, l2] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+                return (l1 + 0.05) / (l2 + 0.05);
+            }"""
+        )
+        assert ratio >= 4.5
+        await context.close()

@@ -191,3 +191,22 @@ async def asyncio_sleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+async def test_cookies_are_secure_behind_https(tmp_path):
+    from tests import hr_support as hr
+    from tests.web_support import seed_counties, sign_in_link_for, web_server, web_settings
+
+    async with web_server(web_settings(tmp_path, web_base_url="https://outreach.example.cn")) as server:
+        await seed_counties(server.services, households=1)
+        link = await sign_in_link_for(server.services, server.settings, f"tg:{hr.HR_A}")
+        assert link.startswith("https://outreach.example.cn/console/sign-in?t=")
+        async with aiohttp.ClientSession(headers={"Origin": server.url}) as http:
+            chat = await http.get(server.url + "/c/")
+            cookie = chat.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+            signed = await http.post(
+                server.url + "/console/sign-in", data={"t": link.rpartition("t=")[2]}, allow_redirects=False
+            )
+            cookie = signed.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
