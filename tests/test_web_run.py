@@ -210,3 +210,18 @@ async def test_cookies_are_secure_behind_https(tmp_path):
             )
             cookie = signed.headers["Set-Cookie"]
             assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
+
+
+async def test_a_press_without_its_token_is_stale(tmp_path):
+    from tests.web_support import web_server, web_settings
+
+    async with web_server(web_settings(tmp_path)) as server:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": server.url}) as http:
+            await http.get(server.url + "/c/")
+            page = await (await http.post(server.url + "/c/", data={"choice": "explain"})).text()
+            assert "已经过期了" in page and "您想了解哪方面" not in page
+            cross = await http.post(
+                server.url + "/c/", data={"choice": "explain"}, headers={"Origin": "https://x.cn"}
+            )
+            assert cross.status == 403  # a form posted from another site

@@ -164,9 +164,13 @@ async def _no_icon(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
-def _token(raw: object) -> int | None:
-    """A button's token from the form."""
-    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
+def _token(raw: object) -> int:
+    """A button's token from the form; a missing or malformed one never matches (the press is stale).
+
+    The engine takes a press without a token as typed in a console (always fresh): a web form always
+    carries one, so a press without it is not from our page.
+    """
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else -1
 
 
 def _typed(text: str) -> Input:
