@@ -116,6 +116,12 @@ async def test_language_switch_and_headers(tmp_path):
         assert "What would you like to do?" in await page.content()
         html = await page.content()
         assert "<script>" not in html  # no inline script
+        css = await page.request.get(server.url + "/static/web/web.css")
+        assert (
+            css.ok
+            and "max-age" in css.headers["cache-control"]
+            and "nosniff" in css.headers["x-content-type-options"]
+        )
         await context.close()
 
 
