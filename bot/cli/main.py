@@ -148,12 +148,14 @@ def eligibility(
                    "rural": true},                 rural household registration
      "person":    {"age": 16,                      0 to 120
                    "able_to_work": true,
+                   "household_child": true,        a child (子女) of the household, for 四（三）
                    "education": "junior_high_graduate",
                                  (junior_high_graduate, senior_high_graduate, in_school, other)
                    "continued_study": false,       went on to senior high school or university
                    "graduation_year": 2026},       1950 to this year
      "plan":      {"kind": "technical_school",
-                   (technical_school, vocational_training, short_training, apprenticeship, entrepreneurship)
+                   (technical_school, vocational_training, short_training, training = not sure which,
+                    apprenticeship, entrepreneurship)
                    "school_type": "technical_school",   (technical_school, vocational_high, other)
                    "full_time": true, "formal_enrollment": true,
                    "study_year": 1,                1 to 6
