@@ -1,4 +1,4 @@
-# Two commands for a newcomer:  `make run` starts the bot (console chat without BOT_TOKEN),
+# Two commands for a newcomer:  `make run` serves the web chat and the HR console (and Telegram with BOT_TOKEN),
 # `make test` runs the whole suite (lint, import contracts, tests). Both set up .venv first.
 PYTHON ?= python3
 VENV ?= .venv

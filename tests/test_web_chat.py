@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace as dc_replace
 from datetime import date
@@ -115,6 +116,12 @@ async def test_language_switch_and_headers(tmp_path):
         assert "What would you like to do?" in await page.content()
         html = await page.content()
         assert "<script>" not in html  # no inline script
+        css = await page.request.get(server.url + "/static/web/web.css")
+        assert (
+            css.ok
+            and "max-age" in css.headers["cache-control"]
+            and "nosniff" in css.headers["x-content-type-options"]
+        )
         await context.close()
 
 
@@ -168,4 +175,80 @@ async def test_golden_transcripts_in_the_web_chat(tmp_path, name):
             remaining = iter(on_page)
             assert all(any(text == seen for seen in remaining) for text in wanted), (turn, wanted, on_page)
         await screenshot(page, f"web-golden-{name.removesuffix('.yaml')}")
+        await context.close()
+
+
+# ---------------------------------------------------------------- catalogs, accessibility, privacy
+
+
+def test_every_text_of_the_templates_is_in_both_catalogs():
+    from pathlib import Path
+
+    from content.i18n import load_messages
+
+    templates = Path(__file__).resolve().parent.parent / "bot" / "channels" / "web" / "templates"
+    used = set()
+    for path in templates.glob("*.html"):
+        used |= set(re.findall(r"""\bt\(["'](web\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
+    used = {key for key in used if not key.endswith("_")}  # eligible_ + yes/no/maybe, listed below
+    used |= {f"web.console.eligible_{outcome}" for outcome in ("yes", "no", "maybe")}
+    assert len(used) > 80
+    for lang in ("zh_Hans", "en"):
+        assert not sorted(used - set(load_messages(lang))), lang
+
+
+async def labelled(page) -> list[str]:
+    """Form fields without a label, and buttons without text (empty when all is well)."""
+    return await page.evaluate(
+        """() => [
+            ...[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                .filter(f => !f.id || !document.querySelector(`label[for="${f.id}"]`)).map(f => f.name),
+            ...[...document.querySelectorAll('button')].filter(b => !b.innerText.trim()).map(b => b.name),
+        ]"""
+    )
+
+
+async def test_intake_in_the_web_chat_leaves_no_personal_data_in_urls_or_logs(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="aiosqlite")  # the driver's own statement trace
+    async with web_server(web_settings(tmp_path)) as server, browser() as chromium:
+        context = await chromium.new_context(viewport=PHONE, locale="en-US", java_script_enabled=False)
+        page = await context.new_page()
+        urls: list[str] = []
+        page.on("request", lambda req: urls.append(req.url))
+        await page.goto(server.url + "/c/")
+        assert await labelled(page) == []
+        for turn in load(GOLDEN_DIR / "intake_household_poster.yaml")["turns"]:
+            if "other" not in turn:
+                await _play_turn(page, turn)
+        assert "POST /c/ 303" in caplog.text  # the access log was captured
+        await context.close()
+    for value in ("李桂花", "李小军", "13912345678", "410225200801011318", "4102252032040007"):
+        assert value not in caplog.text and not any(value in url for url in urls), value
+
+
+async def test_keyboard_focus_goes_header_then_choices_then_text_box(tmp_path):
+    async with web_server(web_settings(tmp_path)) as server, browser() as chromium:
+        context = await chromium.new_context(viewport=PHONE, locale="zh-CN", java_script_enabled=False)
+        page = await context.new_page()
+        await page.goto(server.url + "/c/")
+        order = []
+        for _ in range(10):
+            await page.keyboard.press("Tab")
+            order.append(await page.evaluate("document.activeElement.name || document.activeElement.id"))
+        assert order[:2] == ["lang", "lang"]  # the language switch comes first
+        assert order[2:7] == ["choice"] * 5  # then the five menu buttons, in their order
+        assert order[7] == "text"  # then the text box and its button
+        # Contrast of the buttons' text on their background is at least 4.5:1 (WCAG AA).
+        ratio = await page.evaluate(
+            """() => {
+                const lum = c => { const [r, g, b] = c.match(/\\d+/g).slice(0, 3).map(v => v / 255)
+                    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+                    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+                const b = document.querySelector('form.choices button'); const s = getComputedStyle(b);
+                const [l1, l2] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+                return (l1 + 0.05) / (l2 + 0.05);
+            }"""
+        )
+        assert ratio >= 4.5
         await context.close()

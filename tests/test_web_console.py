@@ -15,6 +15,7 @@ from storage.repositories import audit
 from storage.repositories import web as web_repo
 from tests import hr_support as hr
 from tests.db_fixtures import MIGRATED_BACKENDS
+from tests.test_web_chat import labelled
 from tests.web_support import (
     browser,
     has_soffice,
@@ -216,14 +217,16 @@ async def test_admin_pages_and_no_personal_data_in_urls_or_logs(tmp_path, caplog
         urls: list[str] = []
         page.on("request", lambda req: urls.append(req.url))
         await page.goto(server.url + "/console/wishes")
+        assert await labelled(page) == []
         await page.locator("tbody tr a").first.click()
+        assert await labelled(page) == []
         for path, name in (
             ("/console/admin/destinations", "console-destinations"),
             ("/console/admin/people", "console-people"),
             ("/console/admin/invitations", "console-invitations"),
         ):
             await page.goto(server.url + path)
-            assert (await page.title()).strip()
+            assert (await page.title()).strip() and await labelled(page) == []
             await screenshot(page, name)
         await page.fill("#i-area", hr.VILLAGE_A)
         await page.select_option("#i-role", "worker")
@@ -241,11 +244,13 @@ async def test_admin_pages_and_no_personal_data_in_urls_or_logs(tmp_path, caplog
         assert not any(value in u for u in urls)
 
 
-async def test_a_status_change_reaches_the_household_in_its_web_chat_once(tmp_path):
+@pytest.mark.parametrize("database_url", MIGRATED_BACKENDS)
+async def test_a_status_change_reaches_the_household_in_its_web_chat_once(tmp_path, database_url, request):
     from tests.golden_runner import GOLDEN_DIR, load
     from tests.test_web_chat import PHONE, _play_turn
 
-    async with web_server(web_settings(tmp_path)) as server, browser() as chromium:
+    url = request.getfixturevalue(database_url)
+    async with web_server(web_settings(tmp_path, url)) as server, browser() as chromium:
         await seed_counties(server.services, households=1)
         family = await chromium.new_context(viewport=PHONE, locale="en-US", java_script_enabled=False)
         chat = await family.new_page()

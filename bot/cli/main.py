@@ -175,7 +175,7 @@ def poster(
     township: Annotated[str | None, typer.Option(help="every village of a township (9 digits)")] = None,
     county: Annotated[str | None, typer.Option(help="every village of a county (6 digits)")] = None,
     channel: Annotated[
-        str | None, typer.Option(help="telegram or wecom (default: the configured one)")
+        str | None, typer.Option(help="telegram, wecom or web (default: the configured one)")
     ] = None,
     bot_username: Annotated[
         str | None, typer.Option(help="the bot's @username (default BOT_USERNAME)")
@@ -195,6 +195,7 @@ def poster(
         options={
             "bot_username": bot_username or settings.bot_username,
             "wecom_kf_link": settings.wecom_kf_link,
+            "web_url": settings.web_base_url,
         },
         lang=lang,
     )
@@ -202,8 +203,11 @@ def poster(
 
 
 def _poster_channel(settings: Settings) -> str:
-    """The channel a county's posters lead to: WeCom's 客服 when its link is set and Telegram is not."""
-    return "wecom" if settings.wecom_kf_link and not settings.bot_token else "telegram"
+    """The channel a county's posters lead to: WeCom's 客服 when its link is set and Telegram is not;
+    the web chat when neither runs but WEB_BASE_URL is set; else Telegram."""
+    if settings.wecom_kf_link and not settings.bot_token:
+        return "wecom"
+    return "web" if settings.web_base_url and not settings.bot_token else "telegram"
 
 
 @areas_app.command("import")

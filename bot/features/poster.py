@@ -4,10 +4,10 @@
     ──►  /start v_<code>  ──►  the intake with the village known
 
 The link comes from the channel the county runs: `village_link` is the one place that builds it,
-one builder per channel name (`LINK_BUILDERS`): "telegram" (a t.me deep link) and "wecom" (the
-微信客服 contact link with scene_param); the web channel adds its own there. Pages are drawn with
-fpdf2: the text is real text in an embedded (subset) CJK font, the QR code vector squares, so a
-page stays sharp at any print size.
+one builder per channel name (`LINK_BUILDERS`): "telegram" (a t.me deep link), "wecom" (the
+微信客服 contact link with scene_param) and "web" (the web chat at WEB_BASE_URL, `/c/?v=<code>`).
+Pages are drawn with fpdf2: the text is real text in an embedded (subset) CJK font, the QR code
+vector squares, so a page stays sharp at any print size.
 """
 
 from __future__ import annotations
@@ -75,9 +75,17 @@ def wecom_link(village_code: str, options: Mapping[str, str | None]) -> str:
     return f"{link}{separator}scene_param={quote('v_' + village_code, safe='')}"
 
 
+def web_link(village_code: str, options: Mapping[str, str | None]) -> str:
+    """The web chat's address with the village preselected (`/c/?v=<code>` runs /start v_<code>)."""
+    base = (options.get("web_url") or "").rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base):
+        raise PosterError("the web chat's public address is needed: set WEB_BASE_URL (e.g. https://...)")
+    return f"{base}/c/?v={village_code}"
+
+
 LinkBuilder = Callable[[str, Mapping[str, str | None]], str]
-# One entry per channel a county can run; issue 15 adds "web".
-LINK_BUILDERS: dict[str, LinkBuilder] = {"telegram": telegram_link, "wecom": wecom_link}
+# One entry per channel a county can run.
+LINK_BUILDERS: dict[str, LinkBuilder] = {"telegram": telegram_link, "wecom": wecom_link, "web": web_link}
 
 
 def village_link(channel: str, village_code: str, options: Mapping[str, str | None]) -> str:

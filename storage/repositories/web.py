@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,18 +34,20 @@ def new_secret() -> str:
 
 
 async def load_page(*, session: AsyncSession, key: str) -> str | None:
-    """The sealed page of a web chat, or None."""
-    row = await session.get(WebChatPage, key)
-    return row.sealed if row is not None else None
+    """The sealed page of a web chat, or None (a plain SELECT: this runs on every page view)."""
+    query = select(WebChatPage.sealed).where(WebChatPage.key == key)
+    return (await session.exec(query)).first()
 
 
 async def save_page(*, session: AsyncSession, key: str, sealed: str, now: float) -> None:
-    """Store a web chat's sealed page. Commits."""
-    row = await session.get(WebChatPage, key)
-    if row is None:
-        session.add(WebChatPage(key=key, sealed=sealed, updated_at=now))
-    else:
-        row.sealed, row.updated_at = sealed, now
+    """Store a web chat's sealed page in one upsert, as SQLite and PostgreSQL both spell it. Commits."""
+    dialect = (await session.connection()).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(WebChatPage.__table__).values(key=key, sealed=sealed, updated_at=now)  # type: ignore[arg-type]
+    upsert = statement.on_conflict_do_update(
+        index_elements=["key"], set_={"sealed": statement.excluded.sealed, "updated_at": now}
+    )
+    await session.exec(upsert)
     await session.commit()
 
 

@@ -64,19 +64,27 @@ class WebChat:
     # ---------------------------------------------------------------- handlers
 
     async def show(self, request: web.Request) -> web.StreamResponse:
-        """The conversation; a first visit (or a poster's link) runs /start first."""
+        """The conversation; a first visit runs /start and answers with the page and the cookie.
+
+        A poster's link runs "/start v_<code>" and redirects to /c/, so a reload does not start the
+        intake again. A browser that keeps no cookie gets a fresh page each time, never a loop.
+        """
         secret = self._secret(request)
         village = request.query.get("v", "")
-        if secret is None or VILLAGE.match(village):
-            fresh = secret is None
+        lang = browser_language(request)
+        if VILLAGE.match(village):
             secret = secret or secrets.token_urlsafe(32)
-            arg = f"v_{village}" if VILLAGE.match(village) else ""
-            await self.turn(key_of(secret), Input.command("start", arg), browser_language(request), None)
-            response = web.HTTPSeeOther("/c/#latest")
-            if fresh or village:
-                self._set_cookie(response, secret)
-            raise response
-        return await self.page(key_of(secret), browser_language(request))
+            await self.turn(key_of(secret), Input.command("start", f"v_{village}"), lang, None)
+            redirect = web.HTTPSeeOther("/c/#latest")
+            self._set_cookie(redirect, secret)
+            raise redirect
+        if secret is None:
+            secret = secrets.token_urlsafe(32)
+            await self.turn(key_of(secret), Input.command("start"), lang, None)
+            response = await self.page(key_of(secret), lang)
+            self._set_cookie(response, secret)
+            return response
+        return await self.page(key_of(secret), lang)
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """A pressed button, a typed text or a language; then back to the page."""
@@ -156,9 +164,13 @@ async def _no_icon(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
-def _token(raw: object) -> int | None:
-    """A button's token from the form."""
-    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
+def _token(raw: object) -> int:
+    """A button's token from the form; a missing or malformed one never matches (the press is stale).
+
+    The engine takes a press without a token as typed in a console (always fresh): a web form always
+    carries one, so a press without it is not from our page.
+    """
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else -1
 
 
 def _typed(text: str) -> Input:

@@ -23,6 +23,8 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
+STATIC_CACHE = "public, max-age=3600"  # the style sheet and script: village networks are slow
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -46,10 +48,11 @@ def _web_path(path: str) -> bool:
 
 
 def _add_headers(response: web.StreamResponse, request: web.Request) -> None:
-    """The headers, on this channel's pages and static files only."""
-    if _web_path(request.path) or request.path.startswith("/static/web/") or request.path == "/":
+    """The headers, on this channel's pages and static files only; static files may be cached."""
+    static = request.path.startswith("/static/web/")
+    if _web_path(request.path) or static or request.path == "/":
         for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+            response.headers.setdefault(name, STATIC_CACHE if static and name == "Cache-Control" else value)
 
 
 def same_origin(request: web.Request) -> bool:

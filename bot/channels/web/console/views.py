@@ -33,11 +33,13 @@ TOWNSHIP, VILLAGE = re.compile(r"^\d{9}$"), re.compile(r"^\d{12}$")
 
 
 def value(t: Translator, field: str, code: object) -> str:
-    """A coded value in words (the HR catalog's labels); an unknown code as it is."""
+    """A coded value in words (the HR and digest catalogs' labels); an unknown code as it is."""
     if code is None or code == "":
         return ""
-    key = f"hr.v.{field}.{code}"
-    return t.text(key) if key in t.messages or key in t.fallback else str(code)
+    for key in (f"hr.v.{field}.{code}", f"delivery.v.{field}.{code}"):  # the digest labels members' facts
+        if key in t.messages or key in t.fallback:
+            return t.text(key)
+    return str(code)
 
 
 def china_time(moment: datetime | None) -> str:
