@@ -19,7 +19,7 @@ from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.channels.wecom.callbacks import CallbackEndpoint
 from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.dialog import Dialogs, Receivers
-from bot.channels.wecom.hr import handle_hr
+from bot.channels.wecom.hr import handle_hr, may_be_hr
 from bot.channels.wecom.inbound import Incoming, from_app
 from bot.channels.wecom.kf import KfReader
 from bot.channels.wecom.outbox import Outbox
@@ -52,6 +52,7 @@ class WeComChannel:
     app_api: WeComAPI | None
     kf_reader: KfReader | None
     endpoints: dict[str, CallbackEndpoint] = field(default_factory=dict)
+    note_takers: set[str] = field(default_factory=set)  # members who used an HR command or button
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sender: asyncio.Task[None] | None = None
     _cleaner: asyncio.Task[None] | None = None
@@ -109,6 +110,10 @@ class WeComChannel:
 
     async def _hr(self, incoming: Incoming) -> bool:
         """HR commands, buttons and notes (applied once); False for the dialogs' inputs."""
+        if not may_be_hr(incoming, self.note_takers):
+            return False
+        if incoming.user_input.kind != "text":
+            self.note_takers.add(incoming.key)
         async with self.services.database.session() as session:
             if await repo.was_seen(session=session, digest=incoming.digest):
                 return True
