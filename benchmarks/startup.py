@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,16 @@ async def bot_start_once(data_dir: Path) -> float:
 
 async def _time_start(fake: Any, data_dir: Path) -> float:
     """Start the bot against `fake` and wait for its first getUpdates."""
-    env = clean_env(BOT_TOKEN=fake.token, TELEGRAM_API_URL=fake.base_url, DATA_DIR=str(data_dir))
+    async with started_bot(fake, data_dir) as (elapsed, _):
+        return elapsed
+
+
+@asynccontextmanager
+async def started_bot(
+    fake: Any, data_dir: Path, **settings: str
+) -> AsyncIterator[tuple[float, subprocess.Popen]]:
+    """`outreach run` against `fake`, once it polls: (seconds it took, the process); stopped on exit."""
+    env = clean_env(BOT_TOKEN=fake.token, TELEGRAM_API_URL=fake.base_url, DATA_DIR=str(data_dir), **settings)
     started = time.perf_counter()
     process = subprocess.Popen([str(OUTREACH), "run"], cwd=data_dir, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
@@ -75,7 +86,7 @@ async def _time_start(fake: Any, data_dir: Path) -> float:
         elapsed = time.perf_counter() - started
         if process.poll() is not None:
             raise SystemExit(f"outreach run exited early: {process.stderr.read().decode()[-1000:]}")  # type: ignore[union-attr]
-        return elapsed
+        yield elapsed, process
     finally:
         await stop(process)
 

@@ -18,7 +18,7 @@ VILLAGE_LEVEL = 5
 
 
 def short_name(name: str, level: int) -> str:
-    """The name a villager uses; names of other levels, and names without a committee part, stay as they are."""
+    """The name a villager uses; other levels, and names without a committee part, stay as they are."""
     if level != VILLAGE_LEVEL:
         return name
     match = COMMITTEE.search(name)

@@ -20,8 +20,19 @@ LANGUAGES = ("zh_Hans", "en")
 
 Education = Literal["junior_high_graduate", "senior_high_graduate", "in_school", "other"]
 PlanKind = Literal[
-    "technical_school", "vocational_training", "short_training", "apprenticeship", "entrepreneurship"
+    "technical_school",
+    "vocational_training",
+    "short_training",
+    "training",
+    "apprenticeship",
+    "entrepreneurship",
 ]
+# A value standing for "one of these, not sure which": a condition naming some of them is unknown, not false.
+VAGUE_VALUES: dict[str, dict[Any, tuple[Any, ...]]] = {
+    "plan.kind": {"training": ("vocational_training", "short_training")},
+}
+# What a benefit is on a given day (content/eligibility.py): see the README's JSON contract.
+STATES = ("in_force", "ended", "continued", "unknown", "not_yet")
 SchoolType = Literal["technical_school", "vocational_high", "other"]
 
 # The profile's facts and their values: `bool`, `int`, or the tuple of allowed strings.
@@ -30,6 +41,7 @@ FACT_DOMAINS: dict[str, Any] = {
     "household.rural": bool,
     "person.age": int,
     "person.able_to_work": bool,
+    "person.household_child": bool,
     "person.education": get_args(Education),
     "person.continued_study": bool,
     "person.graduation_year": int,
@@ -44,10 +56,13 @@ FACT_DOMAINS: dict[str, Any] = {
 
 # The messages the evaluator renders, with the placeholders each may use.
 MESSAGE_PARAMS: dict[str, frozenset[str]] = {
-    "cond_met": frozenset({"fact", "actual", "expected"}),
-    "cond_unmet": frozenset({"fact", "actual", "expected"}),
-    "cond_unknown": frozenset({"fact", "expected"}),
+    "cond_met": frozenset({"fact", "need", "actual", "expected"}),
+    "cond_unmet": frozenset({"fact", "need", "actual", "expected"}),
+    "cond_unknown": frozenset({"fact", "need", "expected"}),
     "not_in_force": frozenset({"effective_from", "effective_to", "as_of"}),
+    "state_ended": frozenset({"ended_on"}),
+    "state_continued": frozenset({"document", "name", "amount", "place"}),
+    "state_unknown": frozenset({"place"}),
     "year_not_covered": frozenset({"years", "study_year", "source"}),
     "years_only": frozenset({"years", "source"}),
     "amount_up_to": frozenset({"cny", "period", "effective_from", "source"}),
@@ -108,14 +123,27 @@ def _parse_item(raw: object, where: str) -> Condition:
     name, _, operator = str(key).partition(" ")
     if name not in FACT_DOMAINS:
         raise ValueError(f"{where}: unknown fact {name!r}")
-    if operator not in ("", "in"):
-        raise ValueError(f"{where}: unknown operator {operator!r} (use 'fact: value' or 'fact in: [...]')")
+    if operator not in ("", "in", "between"):
+        raise ValueError(
+            f"{where}: unknown operator {operator!r} (use 'fact: value', 'fact in: [...]' or 'between')"
+        )
+    if operator == "between":
+        value = _between(name, value, where)
     values = value if operator else [value]
     if not isinstance(values, list) or not values:
         raise ValueError(f"{where}: '{key}' needs a non-empty list")
     for candidate in values:
         _check_value(name, candidate, where)
     return FactIs(name, tuple(values))
+
+
+def _between(name: str, bounds: object, where: str) -> list[int]:
+    """'person.age between: [15, 30]' as the list of whole numbers 15..30."""
+    if FACT_DOMAINS[name] is not int or not (
+        isinstance(bounds, list) and len(bounds) == 2 and all(type(bound) is int for bound in bounds)
+    ):
+        raise ValueError(f"{where}: 'between' needs a number fact and [lowest, highest]")
+    return list(range(bounds[0], bounds[1] + 1))
 
 
 def _check_value(name: str, value: object, where: str) -> None:
@@ -182,6 +210,7 @@ class AmountPeriod(_Model):
     source: str = Field(min_length=1)
     mark: Literal["A", "B", "C", "local"]
     years: list[Annotated[int, Field(ge=1, le=6)]] | None = Field(default=None, min_length=1)
+    years_source: str | None = None  # the document that says which study years are paid
     note: Text | None = None
 
     @model_validator(mode="after")
@@ -220,28 +249,73 @@ class Dated(_Model):
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
 
+class Later(_Model):
+    """What applies after the notice's measure, from a date on: data, so a county or a later notice adds it.
+
+    state: continued (a later document carries it on; its amount, or null = ask), unknown (nobody told us:
+    ask), ended (nothing carries it on), in_force (a county still applies the 2017 rule).
+    """
+
+    from_: date = Field(alias="from")
+    state: Literal["continued", "unknown", "ended", "in_force"]
+    document: str | None = None
+    name: Text | None = None  # the later programme's name, e.g. 雨露计划+
+    cny_per_year: int | None = Field(default=None, ge=0)
+    mark: Literal["B", "C", "local"] | None = None
+    ask: str | None = None  # a place id of texts.places: where to ask now
+    conditions: Conditions | None = (
+        None  # who it is for, where the later document says; default: the 2017 rule
+    )
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Later:
+        if self.state == "continued" and not self.document:
+            raise ValueError("document: a continued benefit names the document that continues it")
+        if self.state in ("continued", "unknown", "in_force") and not self.ask:
+            raise ValueError("ask: say where to ask now (a place of texts.places)")
+        if (self.cny_per_year is None) != (self.mark in (None, "C")):
+            raise ValueError("mark: an amount needs its mark (B or local), and no amount has none")
+        return self
+
+
 class Benefit(Dated):
-    """One benefit of the notice: who qualifies, how much, what to prepare, where to apply."""
+    """One benefit of the notice: who qualifies, how much, papers, where to apply, what came after."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: Text
     summary: Text
     source: Source
-    cash: bool
+    cash: bool  # it has an amount (cash, or a waiver when `waiver` is true)
+    waiver: bool = False  # nothing is paid out (a tuition waiver): shown apart from the cash total
     period: Literal["per_year", "per_term", "once"] | None
     conditions: Conditions
     amounts: list[AmountPeriod]
     prepare: TextList
     apply_at: Text
+    later: list[Later] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Benefit:
         if self.cash != bool(self.amounts) or self.cash != (self.period is not None):
             raise ValueError("cash: a cash benefit needs a period and amounts; a non-cash one has neither")
+        if self.waiver and not self.cash:
+            raise ValueError("waiver: a waiver has an amount (cash: true)")
         if any(period.mark == "local" for period in self.amounts):
             raise ValueError("amounts: mark 'local' belongs in a county override")
         _check_periods(self.amounts, self.effective_from, self.effective_to)
+        _check_later(self.later, self.effective_to)
         return self
+
+
+def _check_later(entries: list[Later], end: date | None) -> None:
+    """Later entries start after the measure ended, in date order."""
+    previous = end
+    for index, entry in enumerate(entries):
+        if previous is None or entry.from_ <= previous:
+            raise ValueError(f"later[{index}].from: must come after the measure's end and the entry before")
+        previous = entry.from_
 
 
 class Goal(Dated):
@@ -277,9 +351,10 @@ class Stacking(_Model):
 
 
 class FactText(_Model):
-    """How a fact and its values read."""
+    """How a fact and its values read; `need` says in words what a rule asks of it ("要在技校读书")."""
 
     label: Text
+    need: Text | None = None
     values: dict[str, Text] = Field(default_factory=dict)
 
 
@@ -291,7 +366,10 @@ class Texts(_Model):
     or_joiner: Text
     list_joiner: Text
     open_end: Text
+    amount_ask: Text  # a later amount nobody told us: "ask"
+    now_amount: Text  # a benefit as it is called now, with its amount: {name}, {document}, {per}, {amount}
     periods: dict[Literal["per_year", "per_term", "once"], Text]
+    places: dict[str, Text] = Field(default_factory=dict)  # where to ask now, by id (Later.ask)
     facts: dict[str, FactText]
     messages: dict[str, Text]
 
@@ -342,13 +420,26 @@ class RuleSet(_Model):
     caveats: list[Caveat]
     texts: Texts
     overrides: dict[str, dict[str, list[AmountPeriod]]] = Field(default_factory=dict)
+    later_overrides: dict[str, dict[str, list[Later]]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RuleSet:
         unknown = sorted(set(self.stacking.benefits) - {benefit.id for benefit in self.benefits})
         if unknown:
             raise ValueError(f"stacking.benefits: unknown benefits {unknown}")
+        asked = {entry.ask for benefit in self.benefits for entry in benefit.later if entry.ask}
+        if asked - set(self.texts.places):
+            raise ValueError(f"texts.places: no text for {sorted(asked - set(self.texts.places))}")
         return self
+
+    def later_on(self, benefit_id: str, day: date, county: str | None = None) -> Later | None:
+        """What applies to a benefit on `day` after its measure: the county's entry first, then the rules'."""
+        local = self.later_overrides.get(county, {}).get(benefit_id, []) if county else []
+        for entries in (local, self.benefit(benefit_id).later):
+            started = [entry for entry in entries if entry.from_ <= day]
+            if started:
+                return started[-1]
+        return None
 
     def benefit(self, benefit_id: str) -> Benefit:
         """The benefit with this id (KeyError if there is none)."""
@@ -371,7 +462,18 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 class _CountyFile(_Model):
     county: str = Field(pattern=r"^\d{6}$")
-    amounts: dict[str, list[dict[str, Any]]] = Field(min_length=1)
+    amounts: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    later: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _CountyFile:
+        if not self.amounts and not self.later:
+            raise ValueError("amounts: an override adds amounts or later entries")
+        return self
+
+
+class _LaterEntries(_Model):
+    later: list[Later] = Field(min_length=1)
 
 
 class _Periods(_Model):
@@ -395,13 +497,16 @@ def _load_cached(stamps: tuple[tuple[str, int], ...]) -> RuleSet:
     (rules_file, _), *override_stamps = stamps
     rules = _parse_rules(_read_yaml(Path(rules_file)), _display(Path(rules_file)))
     overrides: dict[str, dict[str, list[AmountPeriod]]] = {}
+    later: dict[str, dict[str, list[Later]]] = {}
     for override_file, _ in override_stamps:
         shown = _display(Path(override_file))
-        county, amounts = _parse_override(_read_yaml(Path(override_file)), shown, rules)
+        raw = _read_yaml(Path(override_file))
+        county, amounts = _parse_override(raw, shown, rules)
         if county in overrides:
             raise ContentError(shown, "override", "county", f"{county} is overridden in two files")
         overrides[county] = amounts
-    return rules.model_copy(update={"overrides": overrides})
+        later[county] = _parse_later_override(raw, shown, rules)
+    return rules.model_copy(update={"overrides": overrides, "later_overrides": later})
 
 
 def _override_paths(rules_path: Path, overrides: str | Path | None) -> list[Path]:
@@ -465,6 +570,25 @@ def _parse_override(raw: Any, shown: str, rules: RuleSet) -> tuple[str, dict[str
             raise ContentError(shown, entry, *str(exc).split(": ", 1)) from None
         amounts[benefit_id] = checked
     return county_file.county, amounts
+
+
+def _parse_later_override(raw: dict[str, Any], shown: str, rules: RuleSet) -> dict[str, list[Later]]:
+    """A county's entries of what applies after the 2017 measures (e.g. a current amount and its document)."""
+    found = {}
+    for benefit_id, entries in (raw.get("later") or {}).items():
+        where = f"benefit {benefit_id!r}"
+        if benefit_id not in {benefit.id for benefit in rules.benefits}:
+            raise ContentError(shown, where, "later", f"not a benefit of {rules.notice.id}")
+        checked = _validate(_LaterEntries, {"later": entries}, shown, where).later
+        try:
+            _check_later(checked, rules.benefit(benefit_id).effective_to)
+            unknown = {entry.ask for entry in checked if entry.ask} - set(rules.texts.places)
+            if unknown:
+                raise ValueError(f"later.ask: no place {sorted(unknown)} in texts.places")
+        except ValueError as exc:
+            raise ContentError(shown, where, *str(exc).split(": ", 1)) from None
+        found[benefit_id] = checked
+    return found
 
 
 def _entry_name(entry: object, index: int) -> str:

@@ -12,12 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from content.benefits import (
     FACT_DOMAINS,
     LANGUAGES,
+    VAGUE_VALUES,
     AmountPeriod,
     AnyOf,
     Benefit,
     Condition,
     Education,
     FactIs,
+    Later,
     PlanKind,
     RuleSet,
     SchoolType,
@@ -46,6 +48,9 @@ class Person(_Section):
 
     age: int | None = Field(default=None, ge=0, le=120)
     able_to_work: bool | None = None
+    household_child: bool | None = (
+        None  # a son or daughter (子女) of the household: 四（三） names 贫困户子女
+    )
     education: Education | None = None
     continued_study: bool | None = None
     graduation_year: int | None = Field(default=None, ge=MIN_GRADUATION_YEAR)
@@ -139,7 +144,12 @@ class Note:
 
 @dataclass(frozen=True)
 class BenefitResult:
-    """One benefit's verdict: True, False, or None (unknown, see `missing`)."""
+    """One benefit on one day: its state, and the verdict True, False, or None (unknown, see `missing`).
+
+    state: in_force (the 2017 rule applies: the verdict is the rule's), ended (nothing carries it on: False),
+    continued (a later document carries it on: `later` names it; False when it cannot be for this person,
+    otherwise None: ask), unknown (nobody told us what applies now: ask), not_yet (before the notice).
+    """
 
     id: str
     eligible: bool | None
@@ -148,11 +158,20 @@ class BenefitResult:
     reasons: tuple[Note, ...]
     missing: tuple[str, ...]
     source: str
+    state: str = "in_force"
+    amount_source: str | None = None  # the document that states the amount
+    ended_on: date | None = None  # the last day of the 2017 measure, once it is over
+    later: Later | None = None  # what applies now, after the 2017 measure
+    form: str = "cash"  # cash, waiver (nothing paid out) or service
 
 
 @dataclass(frozen=True)
 class Result:
-    """All benefits in rule order, the yearly cash total of eligible ones, caveats and goals met."""
+    """All benefits in rule order, the yearly cash total of eligible ones, caveats and goals met.
+
+    `history` is the same evaluation on the last day of the 2017 action when `as_of` comes after it:
+    what the family could have received then, shown after what it may ask for now.
+    """
 
     as_of: date
     county: str | None
@@ -160,6 +179,7 @@ class Result:
     annual_total_cny: int
     caveats: tuple[Note, ...]
     goals: Mapping[str, bool | None]
+    history: Result | None = None
 
     def benefit(self, benefit_id: str) -> BenefitResult:
         """The result for one benefit id."""
@@ -173,6 +193,10 @@ def _value(condition: Condition, facts: Mapping[str, Any]) -> bool | None:
     """True, False, or None when missing facts leave it open (Kleene logic)."""
     if isinstance(condition, FactIs):
         actual = facts.get(condition.field)
+        vague = VAGUE_VALUES.get(condition.field, {}).get(actual)
+        if vague:  # "one of these": true if all are accepted, false if none, else unknown
+            accepted = [value in condition.values for value in vague]
+            return True if all(accepted) else (None if any(accepted) else False)
         return None if actual is None else actual in condition.values
     values = [_value(item, facts) for item in condition.items]
     decisive = isinstance(condition, AnyOf)  # True decides an OR, False decides an AND
@@ -192,34 +216,57 @@ def _leaves(condition: Condition, facts: Mapping[str, Any]) -> list[FactIs]:
 # ---------------------------------------------------------------- evaluation
 
 
+def action_end(rules: RuleSet) -> date:
+    """The last day of the 2017 action: the latest end of its benefits."""
+    return max(benefit.effective_to or date.max for benefit in rules.benefits)
+
+
 def evaluate(profile: Profile, rules: RuleSet, as_of: date, county: str | None = None) -> Result:
-    """Evaluate every benefit for the profile on `as_of` (no I/O)."""
+    """Evaluate every benefit for the profile on `as_of` (no I/O); after the action, also as it was then."""
     _check_dates(profile, as_of)
-    facts = profile.facts()
+    end = action_end(rules)
+    history = _evaluate_on(profile.facts(), rules, end, county, None) if as_of > end else None
+    return _evaluate_on(profile.facts(), rules, as_of, county, history)
+
+
+def _evaluate_on(
+    facts: Mapping[str, Any], rules: RuleSet, as_of: date, county: str | None, history: Result | None
+) -> Result:
+    """One day's evaluation of known facts (the history uses the same facts, whatever happened since)."""
     results = tuple(_evaluate_benefit(benefit, rules, facts, as_of, county) for benefit in rules.benefits)
-    total = sum(result.amount_cny_per_year or 0 for result in _yearly_cash(results, rules))
     goals = {
         goal.id: _value(goal.conditions, facts) if goal.in_force(as_of) else False for goal in rules.goals
     }
-    return Result(as_of, county, results, total, _caveats(rules, results, as_of, goals), goals)
+    caveats = _caveats(rules, results, as_of, goals)
+    return Result(as_of, county, results, cash_total(results, rules), caveats, goals, history)
+
+
+def cash_total(results: tuple[BenefitResult, ...], rules: RuleSet) -> int:
+    """Cash paid per year to the eligible: waivers (nothing paid out) and unknown amounts left out."""
+    return sum(result.amount_cny_per_year or 0 for result in _yearly_cash(results, rules))
 
 
 def relevant_facts(profile: Profile, rules: RuleSet, as_of: date, county: str | None = None) -> set[str]:
-    """Absent facts whose answer could still change a verdict, or the amount of a benefit not ruled out."""
+    """Absent facts whose answer could still change a verdict (now, or then after the action) or an amount."""
     relevant: set[str] = set()
-    for result in evaluate(profile, rules, as_of, county).benefits:
-        relevant.update(result.missing)
-        if any(reason.code == "years_only" for reason in result.reasons):
-            relevant.add("plan.study_year")
-    return relevant
+    result: Result | None = evaluate(profile, rules, as_of, county)
+    while result is not None:
+        for benefit in result.benefits:
+            relevant.update(benefit.missing)
+            if any(reason.code == "years_only" for reason in benefit.reasons):
+                relevant.add("plan.study_year")
+        result = result.history
+    return relevant - set(profile.facts())  # a vague answer ("training") is not asked again
 
 
 def _evaluate_benefit(
     benefit: Benefit, rules: RuleSet, facts: Mapping[str, Any], as_of: date, county: str | None
 ) -> BenefitResult:
-    """One benefit's verdict, amount and reasons."""
+    """One benefit's state, verdict, amount and reasons."""
+    if as_of < benefit.effective_from:
+        return _decided_false(benefit, _not_in_force_note(rules, benefit, as_of), state="not_yet")
     if not benefit.in_force(as_of):
-        return _decided_false(benefit, _not_in_force_note(rules, benefit, as_of))
+        return _after_the_measure(benefit, rules, facts, as_of, county)
     eligible = _value(benefit.conditions, facts)
     leaves = _leaves(benefit.conditions, facts)
     reasons = [_condition_note(rules, leaf, facts) for leaf in leaves]
@@ -238,12 +285,85 @@ def _evaluate_benefit(
         reasons=tuple(reasons + _amount_notes(rules, benefit, period)),
         missing=tuple(dict.fromkeys(leaf.field for leaf in leaves)) if eligible is None else (),
         source=benefit.source.cite(),
+        amount_source=period.source if period else None,
+        form=_form(benefit),
     )
 
 
-def _decided_false(benefit: Benefit, *reasons: Note) -> BenefitResult:
+def _form(benefit: Benefit) -> str:
+    return "waiver" if benefit.waiver else ("cash" if benefit.cash else "service")
+
+
+def _decided_false(benefit: Benefit, *reasons: Note, state: str = "in_force") -> BenefitResult:
     """Not eligible for a reason outside the conditions (dates, study year); no amount applies."""
-    return BenefitResult(benefit.id, False, None, None, reasons, (), benefit.source.cite())
+    return BenefitResult(
+        benefit.id, False, None, None, reasons, (), benefit.source.cite(), state=state, form=_form(benefit)
+    )
+
+
+def _after_the_measure(
+    benefit: Benefit, rules: RuleSet, facts: Mapping[str, Any], as_of: date, county: str | None
+) -> BenefitResult:
+    """After the 2017 measure: ended, continued under a later document, or unknown (ask)."""
+    later = rules.later_on(benefit.id, as_of, county)
+    state = later.state if later else "ended"
+    conditions = (later.conditions if later else None) or benefit.conditions
+    fits = _value(conditions, facts)
+    # A later rule we do not hold gives "ask" (None), never "yes".
+    eligible = False if state == "ended" or fits is False else (fits if state == "in_force" else None)
+    missing = tuple(dict.fromkeys(leaf.field for leaf in _leaves(conditions, facts))) if fits is None else ()
+    amount = later.cny_per_year if later and eligible is not False else None
+    return BenefitResult(
+        id=benefit.id,
+        eligible=eligible,
+        amount_cny_per_year=amount,
+        amount_is_maximum=False if amount is not None else None,
+        reasons=(_state_note(rules, benefit, later, as_of),),
+        missing=missing if state != "ended" else (),
+        source=benefit.source.cite(),
+        state=state,
+        amount_source=later.document if amount is not None and later else None,
+        ended_on=benefit.effective_to,
+        later=later,
+        form=_form(benefit),
+    )
+
+
+def _state_note(rules: RuleSet, benefit: Benefit, later: Later | None, as_of: date) -> Note:
+    """In words: ended (when), continued (by what, how much, where to ask) or unknown (where to ask)."""
+    end = benefit.effective_to or as_of
+    if later is None or later.state == "ended":
+        return _note(rules, "state_ended", {"ended_on": end.isoformat()}, {"ended_on": _date_text(end)})
+    place = rules.texts.places[later.ask or ""]
+    if later.state == "unknown":
+        return _note(rules, "state_unknown", {"place": later.ask}, {"place": place})
+    params = {"document": later.document, "place": later.ask, "amount": later.cny_per_year}
+    display = {
+        "name": later.name or benefit.name,
+        "amount": _amount_text(rules, later.cny_per_year),
+        "place": place,
+    }
+    return _note(rules, "state_continued", params, display)
+
+
+def _date_text(day: date) -> dict[str, str]:
+    """A date as people write it: 2017年7月21日, 21 July 2017."""
+    return {"zh_Hans": f"{day.year}年{day.month}月{day.day}日", "en": f"{day.day} {day:%B} {day.year}"}
+
+
+def _start_text(period: AmountPeriod) -> dict[str, str]:
+    """When an amount starts: a period from 1 January shows its year alone (only the year is known)."""
+    day = period.effective_from
+    if (day.month, day.day) == (1, 1):
+        return {"zh_Hans": f"{day.year}年", "en": str(day.year)}
+    return _date_text(day)
+
+
+def _amount_text(rules: RuleSet, cny: int | None) -> dict[str, str]:
+    """An amount per year, or "ask" when it is not known."""
+    if cny is None:
+        return rules.texts.amount_ask.model_dump()
+    return {"zh_Hans": f"每年{cny}元", "en": f"{cny:,} yuan a year"}
 
 
 def _period(rules: RuleSet, benefit: Benefit, as_of: date, county: str | None) -> AmountPeriod | None:
@@ -252,8 +372,10 @@ def _period(rules: RuleSet, benefit: Benefit, as_of: date, county: str | None) -
 
 
 def _yearly_cash(results: tuple[BenefitResult, ...], rules: RuleSet) -> list[BenefitResult]:
-    """Eligible benefits paid per year."""
-    per_year = {benefit.id for benefit in rules.benefits if benefit.period == "per_year"}
+    """Eligible benefits paid out in cash per year (a waiver is not paid out)."""
+    per_year = {
+        benefit.id for benefit in rules.benefits if benefit.period == "per_year" and not benefit.waiver
+    }
     return [result for result in results if result.eligible is True and result.id in per_year]
 
 
@@ -288,9 +410,12 @@ def _not_in_force_note(rules: RuleSet, benefit: Benefit, as_of: date) -> Note:
         "as_of": as_of.isoformat(),
         "effective_to": end.isoformat() if end else None,
     }
-    return _note(
-        rules, "not_in_force", params, {"effective_to": params["effective_to"] or rules.texts.open_end}
-    )
+    display = {
+        "effective_from": _date_text(benefit.effective_from),
+        "as_of": _date_text(as_of),
+        "effective_to": _date_text(end) if end else rules.texts.open_end,
+    }
+    return _note(rules, "not_in_force", params, display)
 
 
 def _condition_note(rules: RuleSet, leaf: FactIs, facts: Mapping[str, Any]) -> Note:
@@ -298,9 +423,13 @@ def _condition_note(rules: RuleSet, leaf: FactIs, facts: Mapping[str, Any]) -> N
     actual = facts.get(leaf.field)
     code = "cond_unknown" if actual is None else ("cond_met" if actual in leaf.values else "cond_unmet")
     params = {"field": leaf.field, "expected": list(leaf.values), "actual": actual}
+    texts = rules.texts.facts[leaf.field]
+    expected = _joined(rules, [_label(rules, leaf.field, value) for value in leaf.values], "or_joiner")
+    need = texts.need or texts.label
     display = {
-        "fact": rules.texts.facts[leaf.field].label,
-        "expected": _joined(rules, [_label(rules, leaf.field, value) for value in leaf.values], "or_joiner"),
+        "fact": texts.label,
+        "need": {lang: need.get(lang).format(expected=expected[lang]) for lang in LANGUAGES},
+        "expected": expected,
         "actual": _label(rules, leaf.field, actual),
     }
     return _note(rules, code, params, display)
@@ -324,7 +453,7 @@ def _joined(rules: RuleSet, labels: list[dict[str, str]], joiner: str) -> dict[s
 
 def _years_note(rules: RuleSet, code: str, period: AmountPeriod, study_year: int | None = None) -> Note:
     """A note on the study years an amount is paid in."""
-    params = {"years": period.years, "source": period.source, "study_year": study_year}
+    params = {"years": period.years, "source": period.years_source or period.source, "study_year": study_year}
     return _note(rules, code, params, {"years": _years_label(rules, period.years or [])})
 
 
@@ -345,7 +474,7 @@ def _amount_notes(rules: RuleSet, benefit: Benefit, period: AmountPeriod | None)
         "cny": period.cny_per_year,
         "effective_from": period.effective_from.isoformat(),
     }
-    display = {"period": rules.texts.periods[benefit.period or "once"]}
+    display = {"period": rules.texts.periods[benefit.period or "once"], "effective_from": _start_text(period)}
     code = (
         "amount_local"
         if period.cny_per_year is None
@@ -397,7 +526,7 @@ def _total_notes(rules: RuleSet, results: tuple[BenefitResult, ...]) -> list[Not
     local = [
         result.id
         for result in results
-        if result.eligible is True and rules.benefit(result.id).cash and result.amount_cny_per_year is None
+        if result.eligible is True and result.form == "cash" and result.amount_cny_per_year is None
     ]
     if local:
         names = _joined(

@@ -111,7 +111,10 @@ class Translator:
     def format_value(self, value: Any) -> str:
         """A parameter as text: money, numbers, other keys, lists."""
         if isinstance(value, Money):
-            return self.text("fmt.money", {"amount": format_decimal(value.cny, locale=self.locale)})
+            # One way to write money: "1700元" in Chinese (as the notice writes it), "1,700 yuan".
+            grouped = self.lang != "zh_Hans"
+            amount = format_decimal(value.cny, locale=self.locale, group_separator=grouped)
+            return self.text("fmt.money", {"amount": amount})
         if isinstance(value, Number):
             return format_decimal(value.value, locale=self.locale)
         if isinstance(value, Ref):

@@ -24,6 +24,7 @@ DATES = ("created_at", "status_changed_at")
 FIELDS = (
     "kind", "status", "training_type", "trade", "outside_county_ok", "has_business_project", "contact_time",
     "household_status", "relation", "sex", "education", "two_after", "labour_capacity", "situation",
+    "liang_hou_sheng",
 )  # fmt: skip
 COLUMN_ID = r"[a-z][a-z0-9_]{0,39}"  # re caches the compiled pattern on first use
 

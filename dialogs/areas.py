@@ -41,12 +41,16 @@ from dialogs.area_index import (
 from dialogs.model import Book, Choice, Ref, State
 from dialogs.validators import Validated, error, ok, validator
 
-__all__ = ["AreaIndex", "Place", "is_placeholder_city", "normalize", "start_at"]
+__all__ = [  # what other modules use besides the hooks
+    "CITY", "COUNTY", "PROVINCE", "TOWNSHIP", "VILLAGE", "AreaIndex", "Place",
+    "area_name", "is_placeholder_city", "normalize", "start_at",
+]  # fmt: skip
 
 CONTEXT_KEY = "areas"
 LEVEL_KEYS = {1: "province", 2: "city", 3: "county", 4: "township", 5: "village"}
 KEY_LEVELS = {key: level for level, key in LEVEL_KEYS.items()}
 ALWAYS_FILLED = ("county", "township", "village")  # city and province only when the flow asks for them
+POSTER_PREFIX = "v_"  # a village poster's /start payload: v_<12-digit village code>
 DEEP_LINK = re.compile(r"v_([0-9]{12})")
 FOUND_KEY = "area_found"  # state.data: a village found by a search made before the village step
 FOUND_AT_KEY = "area_found_at"  # state.data: the answer key of the step where that search was typed
@@ -153,6 +157,16 @@ def start_at(book: Book, state: State, code: str) -> bool:
 # ---------------------------------------------------------------- labels
 
 
+def area_name(book: Book, code: Any) -> Ref | None:
+    """How a message names an area: `周场村（堌阳镇）` for a village, `兰考县` otherwise; None if unknown.
+
+    For other features, e.g. the intake's first message naming the village of a poster.
+    """
+    index = index_of(book)
+    place = index.get(code)
+    return _found_label(index, place) if place is not None else None
+
+
 def village_label(index: AreaIndex, place: Place, *, always: bool = False) -> tuple[str, tuple]:
     """A button label for a village: its name, with its township when needed to tell it apart."""
     county = index.ancestor(place.code, COUNTY)
@@ -163,11 +177,11 @@ def village_label(index: AreaIndex, place: Place, *, always: bool = False) -> tu
     return LABEL, (("name", place.name),)
 
 
-def _choices(index: AreaIndex, places: Iterable[Place], **extra: Any) -> list[Choice]:
-    """One button per area: the code as id and value, the short name shown."""
+def _choices(index: AreaIndex, places: Iterable[Place], *, with_township: bool = False) -> list[Choice]:
+    """One button per area: the code as id and value, the short name shown (villages with their township)."""
     buttons = []
     for place in places:
-        label, params = village_label(index, place, always=place.level == VILLAGE and bool(extra))
+        label, params = village_label(index, place, always=with_township)
         buttons.append(Choice(place.code, label, value=place.code, params=params))
     return buttons
 
@@ -249,7 +263,7 @@ def _hit_buttons(book: Book, state: State) -> list[Choice] | None:
         return None
     index = index_of(book)
     places = [p for p in (index.get(code) for code in hits.get("codes", ())) if p is not None]
-    return _choices(index, places, search=True)
+    return _choices(index, places, with_township=True)
 
 
 # ---------------------------------------------------------------- typed search
@@ -383,6 +397,3 @@ def area_place(book: Book, state: State) -> dict[str, Any]:
         if index.get(code) is not None:
             return {"place": index.describe(code)}
     return {"place": ""}
-
-
-__all__ += ["CITY", "COUNTY", "PROVINCE", "TOWNSHIP", "VILLAGE"]

@@ -322,6 +322,8 @@ def _press(book: Book, state: State, step: Step, user_input: Input, out: list[Ou
             out.append(Event(choice.emit, (("flow", state.flow), ("answers", copy.deepcopy(state.answers)))))
         if choice.edit:
             state.return_to = step.id
+        if step.final:
+            state.history = []  # a finished flow has no way back; a transform may set where Back leads
         _answered(book, state, step, choice.apply)
         _go(book, state, choice.goto or step.next, out, from_step=step)
 
@@ -429,7 +431,8 @@ def _go(
     elif target.startswith(FLOW_PREFIX):
         _open_flow(book, state, target[len(FLOW_PREFIX) :], out)
     else:
-        state.history.append(state.step or "")
+        if from_step is None or not from_step.final:
+            state.history.append(state.step or "")
         state.step = target
         state.page = 0
         _ask(book, state, out, entering=True)

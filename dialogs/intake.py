@@ -31,6 +31,8 @@ KIND, TRAINING, TRADE, PROJECT = "w.kind", "w.training", "w.trade", "w.project"
 OUTSIDE, CONTACT = "w.outside", "w.contact"
 MEMBER_KEYS = (NAME, RELATION, SEX, ID_NUMBER, AGE, GUARDIAN, EDUCATION, LABOUR, SITUATION)
 MEMBER_KEYS += (KIND, TRAINING, TRADE, PROJECT, OUTSIDE, CONTACT)
+# What another person of the same household keeps: who answers, the place, the household's facts.
+HOUSEHOLD_KEYS = (WHO, "county", "township", VILLAGE, HEAD, STATUS, NUMBER, PHONE)
 
 MAX_NAME = 20
 MAX_TRADE = 40
@@ -39,8 +41,18 @@ CHILD_AGE = 14  # PIPL: under 14, a guardian's separate consent is needed
 AGE_TOLERANCE = 1  # a typed age may be a year off the ID's (birthday not yet passed, 虚岁)
 CHILD_RELATIONS = frozenset({"child", "grandchild"})  # may be under 14 when the age is unknown
 OTHER_TRADE = "other:"  # prefix of a trade typed by the person
-AGE_PATTERN = re.compile(r"(\d{1,3})\s*(周岁|岁|years?|yrs?)?", re.IGNORECASE)
-HOUSEHOLD_NUMBER = re.compile(r"[0-9A-Z]{4,32}")
+AGE_PATTERN = re.compile(
+    r"(\d{1,3}|[零〇一二两三四五六七八九十百]{1,5})\s*(周岁|岁|years?|yrs?)?", re.IGNORECASE
+)
+CN_DIGITS = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
+# 户编号 of the national poverty-alleviation system (全国扶贫开发信息系统): the 12-digit code of the village
+# followed by the household's serial, 16 to 19 digits in all, so it starts with a province code.
+HOUSEHOLD_NUMBER = re.compile(r"(1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5])\d{14,17}")
+# A name: Chinese characters, the middle dot of minority names (阿依古丽·买买提), or Latin letters
+# for names written in them; no digits, signs, emoji or markup.
+NAME_DOTS = "·・•‧∙"  # ways of typing the middle dot, all stored as "·"
+NAME_PART = r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134fA-Za-z]+"  # CJK (with extensions), Latin
+NAME_PATTERN = re.compile(rf"{NAME_PART}(?:[· ]{NAME_PART})*")
 MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
@@ -87,6 +99,22 @@ def id_age(id_number: Any, today: date | None) -> int | None:
     return age_on(birth, today) if birth is not None and today is not None else None
 
 
+def years(written: str) -> int | None:
+    """A number of years in digits or Chinese numerals ("16", "十六", "二十一", "一百零二"), or None."""
+    if written.isdigit():
+        return int(written)
+    value = 0
+    for unit, size in (("百", 100), ("十", 10)):
+        head, found, rest = written.partition(unit)
+        if found:
+            if head and head not in CN_DIGITS:
+                return None
+            value, written = value + size * CN_DIGITS.get(head, 1), rest.lstrip("零〇")
+    if written and written not in CN_DIGITS:
+        return None
+    return value + CN_DIGITS.get(written, 0)
+
+
 # The same shapes as storage.crypto's masks (dialogs import nothing of storage); each leaves at
 # least 10,000 possible numbers (tests/test_masks.py counts them).
 def masked_id(id_number: str) -> str:
@@ -129,10 +157,16 @@ def sex_label(sex: str) -> Ref:
 
 @validator("person_name")
 def person_name(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
-    """A name: 1 to 20 characters after trimming, with at least one letter or Chinese character."""
+    """A name: Chinese characters, a middle dot between parts, or Latin letters; 1 to 20 characters."""
+    if "\n" in text.strip() or "\r" in text.strip():
+        return error("intake.err.name_chars")
     name = " ".join(unicodedata.normalize("NFKC", text).split())
+    for dot in NAME_DOTS:
+        name = name.replace(f" {dot} ", "·").replace(dot, "·")
     if not has_letters(name):
         return error("intake.err.name_letters")
+    if not NAME_PATTERN.fullmatch(name):
+        return error("intake.err.name_chars")
     if len(name) > MAX_NAME:
         return error("intake.err.name_long", limit=MAX_NAME, count=len(name))
     return ok(name)
@@ -154,10 +188,10 @@ def cn_mobile(text: str, answers: Mapping[str, Any], context: Mapping[str, Any])
 
 @validator("household_number", numeric=True)
 def household_number(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
-    """A household number (户编号): 4 to 32 digits or capital letters, with at least one digit."""
+    """A household number (户编号): 16 to 19 digits, starting with a province's code."""
     number = clean_number(text)
-    if not HOUSEHOLD_NUMBER.fullmatch(number) or not any(ch.isdigit() for ch in number):
-        return error("intake.err.household_number")
+    if not HOUSEHOLD_NUMBER.fullmatch(number):
+        return error("intake.err.household_number", count=len(number))
     return ok(number)
 
 
@@ -210,9 +244,9 @@ def _id_duplicate(number: str, answers: Mapping[str, Any]) -> Validated | None:
 def age(text: str, answers: Mapping[str, Any], context: Mapping[str, Any]) -> Validated:
     """An age in full years, 0 to 120 ("16", "16岁"), consistent with the member's ID number."""
     match = AGE_PATTERN.fullmatch(unicodedata.normalize("NFKC", text).strip())
-    if match is None or int(match.group(1)) > MAX_AGE:
+    value = years(match.group(1)) if match is not None else None
+    if value is None or value > MAX_AGE:
         return error("intake.err.age", limit=MAX_AGE)
-    value = int(match.group(1))
     number = answers.get(ID_NUMBER)
     real_age = id_age(number, parse_day(context.get("today")))
     if real_age is not None and abs(value - real_age) > AGE_TOLERANCE:

@@ -13,6 +13,7 @@ from dialogs.intake import (
     AGE,
     EDITING,
     GUARDIAN,
+    HOUSEHOLD_KEYS,
     ID_NUMBER,
     INDEX,
     KIND,
@@ -66,8 +67,15 @@ def _forget_current(state: State) -> None:
 
 @hooks.transforms("intake_deep_link")
 def deep_link(book: Book, state: State) -> None:
-    """Fill the place from a poster's deep link, unless a village is already answered."""
-    if VILLAGE not in state.answers:
+    """Fill the place from a poster's deep link, unless a village is already answered.
+
+    A poster code that names no known village was said on the first screen: it is dropped here,
+    so that the place is chosen from the lists and the next intake does not mention it again.
+    """
+    if areas.deep_link_village(areas.index_of(book), state.data) is None:
+        if str(state.data.get("start_payload") or "").startswith(areas.POSTER_PREFIX):
+            state.data.pop("start_payload", None)
+    elif VILLAGE not in state.answers:
         areas.village_from_deep_link(book, state)
 
 
@@ -124,6 +132,29 @@ def forget_identity(book: Book, state: State) -> None:
     state.answers.pop(AGE, None)
 
 
+@hooks.transforms("intake_same_household")
+def same_household(book: Book, state: State) -> None:
+    """After a submission: another person of the same household, with the place and household kept."""
+    kept = {key: state.answers[key] for key in HOUSEHOLD_KEYS if key in state.answers}
+    state.answers = {**kept, MEMBERS: []}
+    _forget_current(state)
+    state.answers[EDITING] = False
+    state.history, state.return_to = [], None
+
+
+@hooks.transforms("intake_another_household")
+def another_household(book: Book, state: State) -> None:
+    """After a submission: the next household of the same township (a work team goes door to door)."""
+    township = state.answers.get(areas.LEVEL_KEYS[areas.TOWNSHIP])
+    state.answers = {WHO: state.answers.get(WHO)} if state.answers.get(WHO) else {}
+    state.data.pop(areas.FOUND_KEY, None)
+    state.history, state.return_to = [], None
+    if isinstance(township, str) and areas.start_at(book, state, township):
+        # Back leads to another township or county: those steps are shown, not skipped as started.
+        state.data.pop(areas.START_KEY, None)
+        state.history = ["who", "county", "township"]
+
+
 @hooks.transforms("intake_review_done")
 def review_done(book: Book, state: State) -> None:
     """Leaving the review forward ends an edit begun there and left by Back (the engine keeps it)."""
@@ -135,11 +166,12 @@ def review_done(book: Book, state: State) -> None:
 
 @hooks.skips("intake_township_known")
 def township_known(book: Book, state: State) -> bool:
-    """Skip the township when a deep link or a village typed at the county step answered it."""
-    if areas.area_known(book, state):
-        return True
-    found = state.data.get(areas.FOUND_KEY)
-    return state.return_to is None and found is not None and found == state.answers.get(VILLAGE)
+    """Skip the township when a deep link, `start_at` or a village typed at the county step answered it.
+
+    `area_known` covers all three; a village typed at the township step itself does not skip it,
+    so that Back from the next step shows the township step again.
+    """
+    return areas.area_known(book, state)
 
 
 @hooks.skips("intake_guardian_done")
@@ -151,8 +183,8 @@ def guardian_done(book: Book, state: State) -> bool:
 
 @hooks.skips("intake_one_member")
 def one_member(book: Book, state: State) -> bool:
-    """Skip "anyone else?" for a household answering for itself, or after changing a saved member."""
-    return state.answers.get(WHO) == "household" or state.answers.get(EDITING) is True
+    """Skip "anyone else?" after changing a saved member (a new one is always followed by the question)."""
+    return state.answers.get(EDITING) is True
 
 
 # ---------------------------------------------------------------- choices

@@ -50,6 +50,7 @@ EDUCATION_LABELS = {"junior_high_graduate": "junior", "senior_high_graduate": "s
 OTHER_LEVELS = ("in_school", "primary_or_less", "college", "other")
 YES_NO = {True: "yes", False: "no"}
 WHO_VALUES = ("worker", "household")
+LABOUR_VALUES = ("full", "partial", "none")  # on a card: intake.r.labour_<value> ("Able to work: yes")
 
 
 def _label(prefix: str, value: Any) -> Ref:
@@ -65,6 +66,24 @@ def _yes_no(value: Any, prefix: str = "") -> Ref:
 def _params(**params: Any) -> tuple[tuple[str, Any], ...]:
     """Parameters of a message, as a Ref holds them."""
     return tuple(params.items())
+
+
+# ---------------------------------------------------------------- the start
+
+
+@hooks.computes("intake_start")
+def start_params(book: Book, state: State) -> dict[str, Any]:
+    """The first question names the village of the poster scanned, or says its code was not found."""
+    payload = str(state.data.get("start_payload") or "")
+    if not payload.startswith(areas.POSTER_PREFIX):
+        return {"place": ""}
+    index = areas.index_of(book)
+    village = areas.deep_link_village(index, state.data)
+    if village is None:
+        return {"place": Ref("intake.poster_unknown", _params(code=payload[: areas.MAX_SHOWN_TEXT]))}
+    township = index.get(village.parent_code)
+    names = _params(township=township.name if township else "", village=village.name)
+    return {"place": Ref("intake.poster_place", names)}
 
 
 # ---------------------------------------------------------------- a member
@@ -107,6 +126,11 @@ def wish(member: Mapping[str, Any]) -> Ref:
     )
 
 
+def labour(value: Any) -> Ref:
+    """Whether the member can work, in words that stand alone on a card (not a bare "Yes")."""
+    return Ref(f"intake.r.labour_{value}") if value in LABOUR_VALUES else UNKNOWN
+
+
 def card(member: Mapping[str, Any], today: Any) -> Ref:
     """A member's card: who, age and ID number (masked), school, work, wish, guardian's consent."""
     day = parse_day(today)
@@ -122,7 +146,7 @@ def card(member: Mapping[str, Any], today: Any) -> Ref:
         age=Ref("intake.age", _params(age=age)) if age is not None else UNKNOWN,
         id=masked_id(number) if isinstance(number, str) and number else NOT_GIVEN,
         education=education(member),
-        labour=_label("labour_", member.get(LABOUR)),
+        labour=labour(member.get(LABOUR)),
         situation=_label("sit_", member.get(SITUATION)),
         wish=wish(member),
         note=note,
@@ -177,8 +201,7 @@ def review_choices(book: Book, state: State) -> list[Choice]:
                params=(("name", member.get(NAME, "")),))
         for i, member in enumerate(saved)
     ]  # fmt: skip
-    if state.answers.get(WHO) != "household" or not saved:
-        choices.append(Choice("add", "intake.a.add_member", goto="m_name", apply="intake_new_member"))
+    choices.append(Choice("add", "intake.a.add_member", goto="m_name", apply="intake_new_member"))
     return choices
 
 
@@ -200,11 +223,16 @@ def done_params(book: Book, state: State) -> dict[str, Any]:
 
 @hooks.lists("intake_done_choices")
 def done_choices(book: Book, state: State) -> list[Choice]:
-    """Another household (for a work-team member), or finish."""
+    """After a submission: another household (work teams), another person of this household, or finish.
+
+    There is no way back to the consent: what was sent is withdrawn by its own action (/forget).
+    """
+    same = Choice("same_household", "intake.another_member", goto="m_name", apply="intake_same_household")
     finish = Choice("finish", "intake.finish", goto="@end")
     if state.answers.get(WHO) == "household":
-        return [finish]
-    return [Choice("another", "intake.another", goto=">intake"), finish]
+        return [same, finish]
+    another = Choice("another", "intake.another", goto="village", apply="intake_another_household")
+    return [another, same, finish]
 
 
 @hooks.skips("intake_sent")

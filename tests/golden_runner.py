@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from dialogs.engine import advance
-from dialogs.model import Book, Input, Reply, State
+from dialogs.model import Book, Event, Input, Reply, State
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -35,8 +35,8 @@ def to_input(turn: dict[str, Any], shown: list[Reply]) -> Input:
     return Input.text(text)
 
 
-def play(book: Book, transcript: dict[str, Any]) -> list[tuple[list[str], list[str]]]:
-    """Run a transcript; return (expected, actual) reply keys for every turn."""
+def play(book: Book, transcript: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """Run a transcript; (expected, actual) reply keys of every turn, and answers or events where given."""
     state = State(lang=transcript.get("lang", "zh_Hans"))
     shown: list[Reply] = []
     results = []
@@ -44,6 +44,14 @@ def play(book: Book, transcript: dict[str, Any]) -> list[tuple[list[str], list[s
         state, replies = advance(book, state, to_input(turn, shown))
         shown = [r for r in replies if isinstance(r, Reply)]
         results.append((list(turn["expect"]), [r.key for r in shown]))
+        if "answers" in turn:  # answers that must be held at this point (nothing lost by a tap)
+            held = {key: state.answers.get(key) for key in turn["answers"]}
+            results.append((dict(turn["answers"]), held))
+        if "absent" in turn:  # buttons that must not be offered
+            offered = {option.id for reply in shown for option in reply.options}
+            results.append(([], sorted(offered & set(turn["absent"]))))
+        if "events" in turn:  # events the turn must emit, in order
+            results.append((list(turn["events"]), [r.name for r in replies if isinstance(r, Event)]))
     return results
 
 

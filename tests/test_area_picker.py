@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from dialogs import hooks, validators
-from dialogs.areas import AreaIndex, Place, start_at
+from dialogs.areas import AreaIndex, Place, area_name, start_at
 from dialogs.engine import advance
 from dialogs.model import Book, Choice, Flow, Input, Ref, Reply, State, Step
 from tests.area_support import (
@@ -386,3 +386,22 @@ def test_transform_ignores_a_village_not_in_the_index():
     state = State(flow="f", step="intro", data={"start_payload": "v_410225208299"})
     hooks.transform("village_from_deep_link")(BOOK, state)
     assert state.answers == {}
+
+
+def test_back_after_a_village_typed_at_the_intake_township_step_shows_that_step():
+    from tests.test_intake_dialog import intake_book
+
+    book = intake_book()
+    state, _ = feed(State(), Input.command("intake"), Input.choice("worker"), Input.choice(LANKAO), book=book)
+    state, replies = feed(state, Input.text("周场"), book=book)
+    assert keys(replies) == ["area.found", "intake.q.head"] and state.answers["village"] == ZHOUCHANG
+    state, replies = feed(state, Input.choice("back"), book=book)
+    assert state.step == "township" and keys(replies) == ["intake.q.township"]
+
+
+def test_area_name_names_a_village_with_its_township():
+    assert area_name(BOOK, ZHOUCHANG) == Ref(
+        "area.village_in", (("village", "周场村"), ("township", "堌阳镇"))
+    )
+    assert area_name(BOOK, LANKAO) == Ref("area.name", (("name", "兰考县"),))
+    assert area_name(BOOK, "999999") is None and area_name(BOOK, None) is None

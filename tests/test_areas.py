@@ -23,6 +23,7 @@ from storage.repositories.areas import (
     read_csv,
     seed_if_empty,
     shipped_csv_paths,
+    subtree_rows,
 )
 from tests.area_support import LANKAO_CSV
 from tests.db_fixtures import MIGRATED_BACKENDS as BACKENDS
@@ -264,11 +265,22 @@ async def test_a_new_list_adds_renames_and_retires(db: Database) -> None:
         rows = {row[0]: row for row in await index_rows(session=session)}
     assert kept is not None and kept.retired and kept.short_name == "李庄村"
     assert [a.code for a in offered] == ["410225201201", "410225201203"]
-    assert rows["410225201201"][1:] == ("张庄村", "410225201", 5, False)
-    assert rows["410225201202"][4] is True
+    assert tuple(rows["410225201201"][1:]) == ("张庄村", "410225201", 5, False)
+    assert bool(rows["410225201202"][4]) is True
     async with db.session() as session:  # the code comes back a year later
         again = await import_areas(session=session, rows=[*TOP, TOWNSHIP, renamed, new_village, old_village])
     assert again == ImportReport(restored=1, unchanged=7)
+
+
+async def test_subtree_rows_hold_an_area_its_ancestors_and_all_under_it(db: Database) -> None:
+    async with db.session() as session:
+        await import_areas(session=session, rows=read_csv(LANKAO_CSV))
+    async with db.session() as session:
+        township = await subtree_rows(session=session, code="410225101")
+        none = await subtree_rows(session=session, code="410225999")
+    codes = {row[0] for row in township}
+    assert {"410000", "410200", "410225", "410225101", "410225101247"} <= codes and len(codes) == 4 + 48
+    assert "410225102" not in codes and none == []
 
 
 async def test_a_partial_list_retires_nothing(db: Database) -> None:

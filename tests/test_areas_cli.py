@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 
@@ -109,3 +110,28 @@ def test_progress_shows_on_a_terminal_only():
     show(500, 700)
     show(700, 700)
     assert screen.getvalue() == "\rareas written: 500/700\rareas written: 700/700\n"
+
+
+def test_list_on_a_database_from_before_0008_upgrades_it_and_seeds_the_list(url, capsys):
+    from sqlalchemy import text
+
+    from storage import migrate
+    from storage.db import Database
+
+    async def add_an_invented_area() -> None:  # as the sample county of earlier versions
+        database = Database.from_url(url)
+        try:
+            async with database.session() as session:
+                insert = (
+                    "INSERT INTO area (code, name, parent_code, level) VALUES ('410000', '河南省', NULL, 1)"
+                )
+                await session.exec(text(insert))
+                await session.commit()
+        finally:
+            await database.dispose()
+
+    migrate.upgrade(url, "0007")
+    asyncio.run(add_an_invented_area())
+    assert areas_list(url, "410225101") == 0
+    assert "410225101247\t周场村\n" in capsys.readouterr().out
+    assert migrate.current(url) == migrate.head()

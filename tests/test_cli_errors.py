@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import time
@@ -152,3 +153,64 @@ def test_explain_knows_database_and_file_errors_but_not_bugs():
         "cannot reach the database"
     )
     assert checks.explain(KeyError("bug")) is None
+
+
+def test_one_county_is_one_county(tmp_path):
+    result = outreach(tmp_path, "report", "progress", "--year", "2026", "--county", "410225",
+                      "--out", str(tmp_path / "p.xlsx"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "(1 county)" in result.stderr and "counties" not in result.stderr
+
+
+def test_eligibility_help_documents_every_fact_of_the_profile(tmp_path):
+    from content.benefits import FACT_DOMAINS
+
+    result = outreach(tmp_path, "eligibility", "--help", COLUMNS="160")
+    assert result.returncode == 0
+    for name, domain in FACT_DOMAINS.items():
+        section, fact = name.split(".")
+        assert f'"{section}"' in result.stdout and f'"{fact}"' in result.stdout, name
+        for value in domain if isinstance(domain, tuple) else ():
+            assert value in result.stdout, (name, value)
+
+
+async def test_telegram_out_of_reach_is_retried_with_back_off(caplog):
+    from aiogram.exceptions import TelegramNetworkError
+    from aiogram.methods import GetMe
+
+    from bot.channels.telegram.app import until_reached
+
+    calls = []
+
+    async def flaky() -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise TelegramNetworkError(method=GetMe(), message="ClientConnectorError: cannot connect")
+
+    await until_reached(flaky, first_wait=0.01)
+    assert len(calls) == 3
+    said = [r.getMessage() for r in caplog.records if "Telegram could not be reached" in r.getMessage()]
+    assert len(said) == 2 and all("\n" not in line for line in said)
+
+
+def test_log_lines_of_a_chat_in_a_terminal_go_to_a_file_not_into_the_conversation(tmp_path):
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [str(OUTREACH), "chat"], stdin=follower, stdout=follower, stderr=follower, cwd=tmp_path,
+        env={**outreach_env(tmp_path), "DATA_KEY": ""}, close_fds=True,
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"> " not in seen and time.monotonic() < deadline:
+        seen += os.read(leader, 4096)
+    os.write(leader, b"/quit\n")
+    process.wait(timeout=30)
+    with contextlib.suppress(OSError):
+        seen += os.read(leader, 65536)
+    os.close(leader)
+    assert "DATA_KEY is not set" not in seen.decode("utf-8", "replace")  # the warning is not in the chat
+    assert "DATA_KEY is not set" in (tmp_path / "outreach.log").read_text(encoding="utf-8")

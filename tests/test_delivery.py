@@ -472,3 +472,8 @@ def test_the_cli_manages_destinations(migrated_sqlite_url: str, capsys: pytest.C
     assert f"{COUNTY_A}\ttg:{CHAT_A1}\tactive" in out
     assert hr_remove(migrated_sqlite_url, COUNTY_A, CHAT_A1) == 0
     assert hr_remove(migrated_sqlite_url, COUNTY_A, CHAT_A1) == 2
+    capsys.readouterr()
+    assert hr_add(migrated_sqlite_url, COUNTY_A, CHAT_A1) == 0  # removed before: enabled again
+    assert hr_add(migrated_sqlite_url, COUNTY_A, CHAT_A1) == 0  # active: nothing to enable
+    said = capsys.readouterr().out.splitlines()
+    assert said[0].startswith("enabled again:") and said[1].startswith("already active:")

@@ -63,6 +63,11 @@ def test_case(case: dict[str, Any], rules: RuleSet) -> None:
         assert list(result.benefit(benefit_id).missing) == missing, benefit_id
     if "total" in case:
         assert result.annual_total_cny == case["total"]
+    for benefit_id, state in case.get("states", {}).items():
+        assert result.benefit(benefit_id).state == state, benefit_id
+    if "history_total" in case:
+        history = result.history
+        assert (history.annual_total_cny if history else None) == case["history_total"]
     codes = {caveat.code for caveat in result.caveats}
     assert set(case.get("caveats", [])) <= codes
     assert not set(case.get("no_caveats", [])) & codes

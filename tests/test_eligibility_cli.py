@@ -15,7 +15,10 @@ from bot.cli.eligibility import run_eligibility
 from tests.test_benefits_content import BENEFIT_IDS  # the nine ids the issue names, in order
 
 ROOT = Path(__file__).resolve().parents[1]
-BENEFIT_KEYS = {"id", "eligible", "amount_cny_per_year", "amount_is_maximum", "reasons", "missing", "source"}
+BENEFIT_KEYS = {
+    "id", "state", "eligible", "form", "amount_cny_per_year", "amount_is_maximum", "amount_source",
+    "reasons", "missing", "source", "ended_on", "later",
+}  # fmt: skip
 STUDENT = {
     "household": {"registered_poor": True},
     "plan": {
@@ -40,15 +43,17 @@ def test_output_shape_and_stacked_total() -> None:
     code, out, err = _run(STUDENT, "2017-09-01")
     assert (code, err) == (0, "")
     data = json.loads(out)
-    assert set(data) == {"as_of", "benefits", "annual_total_cny", "caveats"}
+    assert set(data) == {"as_of", "county", "benefits", "annual_total_cny", "caveats", "goals", "history"}
+    assert data["history"] is None  # 2017: the action runs
     assert data["as_of"] == "2017-09-01"
     assert [benefit["id"] for benefit in data["benefits"]] == BENEFIT_IDS
     assert all(set(benefit) == BENEFIT_KEYS for benefit in data["benefits"])
     tuition = data["benefits"][0]
     assert tuition["eligible"] is True
     assert (tuition["amount_cny_per_year"], tuition["amount_is_maximum"]) == (1700, True)
+    assert (tuition["state"], tuition["form"]) == ("in_force", "waiver")
     assert tuition["source"] == "豫人社〔2017〕57号 四（一）"
-    assert data["annual_total_cny"] == 5700
+    assert data["annual_total_cny"] == 4000  # 2000 grant + 2000 雨露计划: the waiver is not paid out
     assert all(isinstance(text, str) and text for text in tuition["reasons"] + data["caveats"])
     assert "豫人社" in out  # ensure_ascii=False
     assert out.startswith("{\n  ")  # indented by 2
@@ -65,10 +70,24 @@ def test_languages() -> None:
 
 
 def test_after_2020_the_caveat_says_the_action_ended() -> None:
-    """After 2020: not eligible under the ended action, and caveats say what continues and where to ask."""
+    """After 2020: each benefit's state today, never "yes"; the 2017 result as history; caveats on the end."""
     _, out, _ = _run(STUDENT, "2024-09-01", "en")
     data = json.loads(out)
-    assert all(benefit["eligible"] is False for benefit in data["benefits"])
+    states = {benefit["id"]: (benefit["state"], benefit["eligible"]) for benefit in data["benefits"]}
+    assert states["yulu_vocational"] == ("continued", None)
+    assert states["tuition_waiver"] == states["national_grant"] == ("unknown", None)
+    assert states["priority_services"] == ("ended", False)
+    assert not any(benefit["eligible"] is True for benefit in data["benefits"])
+    yulu = data["benefits"][2]
+    assert (yulu["later"]["document"], yulu["amount_cny_per_year"], yulu["later"]["mark"]) == (
+        "国乡振发〔2022〕6号",
+        3000,
+        "B",
+    )
+    assert data["annual_total_cny"] == 0
+    history = data["history"]
+    assert history["as_of"] == "2020-12-31" and history["annual_total_cny"] == 5000
+    assert history["benefits"][0]["eligible"] is True
     caveats = " ".join(data["caveats"])
     assert "has ended" in caveats
     assert "国乡振发〔2022〕6号" in caveats and "3,000" in caveats
@@ -147,7 +166,7 @@ def test_reads_a_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(STUDENT), encoding="utf-8")
     stdout = io.StringIO()
     assert run_eligibility(str(path), "2018-09-01", "en", stdout=stdout, stderr=io.StringIO()) == 0
-    assert json.loads(stdout.getvalue())["annual_total_cny"] == 6700
+    assert json.loads(stdout.getvalue())["annual_total_cny"] == 5000
 
 
 def test_subprocess_is_fast_and_does_not_import_aiogram() -> None:
@@ -182,4 +201,4 @@ def test_module_entry_point() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["annual_total_cny"] == 5700
+    assert json.loads(done.stdout)["annual_total_cny"] == 4000

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from content.benefits import FACT_DOMAINS, load_rules
+from content.benefits import FACT_DOMAINS, VAGUE_VALUES, load_rules
 from content.eligibility import Profile, ProfileError, Result, evaluate, parse_profile, relevant_facts
 
 INT_RANGES = {"person.age": (0, 120), "person.graduation_year": (1950, None), "plan.study_year": (1, 6)}
@@ -66,9 +66,14 @@ def test_any_valid_profile_evaluates_deterministically(drawn: tuple[Profile, dat
     first = evaluate(profile, rules, as_of)
     assert first == evaluate(profile, rules, as_of)
     assert [benefit.id for benefit in first.benefits] == [benefit.id for benefit in rules.benefits]
+    facts = profile.facts()
+    vague = {fact for fact, value in facts.items() if value in VAGUE_VALUES.get(fact, {})}
     for benefit in first.benefits:
-        assert bool(benefit.missing) == (benefit.eligible is None)
-        assert set(benefit.missing) <= set(FACT_DOMAINS) - set(profile.facts())
+        if benefit.state == "in_force":  # after the measure, None means "ask": no fact would decide it
+            assert bool(benefit.missing) == (benefit.eligible is None)
+        else:
+            assert benefit.eligible is not True or benefit.state == "in_force"
+        assert set(benefit.missing) <= (set(FACT_DOMAINS) - set(facts)) | vague
     assert first.annual_total_cny >= 0
 
 

@@ -186,7 +186,7 @@ async def test_the_next_text_is_the_note_and_closing_clears_open_key(fake, bot, 
     assert await send(fake, bot, db, HR_A, "已报名技校，电话13812345678", GROUP_A)
     (record,) = [r for r in await rows(db, IntentRecord) if r.county_code == COUNTY_A]
     assert record.status == "enrolled" and record.open_key is None
-    assert record.status_note == "已报名技校，电话138****5678"
+    assert record.status_note == "已报名技校，电话*******5678"
     (change,) = await rows(db, StatusChange)
     assert change.note == record.status_note
     assert not await send(fake, bot, db, HR_A, "a second text is no note", GROUP_A)

@@ -20,6 +20,7 @@ from tests.db_fixtures import run_in_own_loop
 from tests.hr_support import (
     ADMIN,
     COUNTY_A,
+    COUNTY_B,
     HR_A,
     SECRET,
     VILLAGE_A,
@@ -36,7 +37,7 @@ HOUSEHOLDS_A = 4
 CHILD_IDS = [resident_id(COUNTY_A, "20090101", f"{100 + 10 * n + 1:03d}") for n in range(HOUSEHOLDS_A)]
 HEADERS = ["记录编号", "县（区）", "乡镇", "村", "户主", "姓名", "与户主关系", "性别", "年龄",
            "身份证号（脱敏）", "联系电话（脱敏）", "户类别", "意愿类型", "培训类型", "意向工种/专业",
-           "愿意到县外", "方便联系时间", "跟进状态", "跟进备注", "登记时间"]  # fmt: skip
+           "愿意到县外", "方便联系时间", "跟进状态", "跟进备注", "登记时间", "农户通知"]  # fmt: skip
 
 
 async def _prepare(url: str) -> None:
@@ -93,6 +94,13 @@ def test_xlsx_has_chinese_headers_a_frozen_row_dates_and_masked_numbers(prepared
     flat = " ".join(str(cell) for row in rows for cell in row)
     assert "李孩" not in flat and not any(i in flat for i in CHILD_IDS)
     assert sheet.column_dimensions["J"].width >= 20
+
+
+def test_villages_show_the_name_villagers_use(prepared, tmp_path):
+    out = tmp_path / "b.csv"
+    code = export_command(prepared, county=COUNTY_B, fmt="csv", out=out, cipher_secrets=lambda: [SECRET])
+    text = out.read_text(encoding="utf-8-sig")
+    assert code == 0 and "五里河镇,史庄村," in text and "史庄村委会" not in text  # official: 史庄村委会
 
 
 def test_csv_is_utf8_with_a_bom_for_excel(prepared, tmp_path):

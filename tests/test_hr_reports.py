@@ -66,6 +66,8 @@ def _independent(rows: list[tuple], layout: TableLayout, start: datetime, end: d
     found: dict = defaultdict(lambda: defaultdict(set))
     for record, member, household in rows:
         person = {f: getattr(member, f) for f in ("sex", "relation", "education", "two_after", "situation")}
+        young = member.age is not None and 15 <= member.age <= 30
+        person["liang_hou_sheng"] = member.two_after in ("current", "previous") and young
         facts = {**vars(record), **person, "household_status": household.status}
         for column in layout.counted():
             moment = getattr(record, column.date)
@@ -104,6 +106,37 @@ async def test_progress_table_figures_equal_counts_made_from_the_records(seeded,
     assert table[0][:3] == ("县（区）代码", "县（区）", "登记意愿户数") and table[1][:2] == (COUNTY_B, "杞县")
     assert list(table[3][2:]) == fill_sums(layout, counts[None]) and table[3][1] == "合计"
     assert "未公开" in str(list(book.worksheets[1].iter_rows(values_only=True)))
+
+
+def test_the_liang_hou_sheng_ages_are_the_goals_ages():
+    from content.benefits import load_rules
+    from storage.repositories.reports import LIANG_HOU_SHENG_AGES
+
+    (goal,) = load_rules().goals
+    ages = next(leaf for leaf in goal.conditions.items if getattr(leaf, "field", "") == "person.age")
+    assert (min(ages.values), max(ages.values)) == LIANG_HOU_SHENG_AGES
+
+
+async def test_the_liang_hou_sheng_column_counts_only_young_school_leavers(seeded):
+    layout = load_layout()
+    start, end = year_bounds(YEAR)
+    async with seeded.session() as session:
+        # Parents marked as school leavers (the intake marks anyone who left after junior high): not 两后生.
+        parents = list((await session.exec(select(Member).where(Member.relation != "child"))).all())[:5]
+        for parent in parents:
+            parent.two_after, parent.age = "previous", 45
+            session.add(parent)
+        await session.commit()
+        counts = await progress_counts(
+            session=session, measures=measures(layout), start=start, end=end, prefixes=("",)
+        )
+        query = select(IntentRecord, Member).join(Member, Member.id == IntentRecord.member_id)
+        rows = list((await session.exec(query)).all())
+    in_year = {m.id: m for r, m in rows if start <= r.created_at < end}
+    left_school = [m for m in in_year.values() if m.two_after in ("current", "previous")]
+    young = [m for m in left_school if m.age is not None and 15 <= m.age <= 30]
+    assert any(m.age == 45 for m in left_school)
+    assert counts[None]["two_after"] == len(young) < len(left_school)
 
 
 async def test_bulk_seed_writes_valid_people_with_masks_and_histories(seeded, cipher):
@@ -159,3 +192,16 @@ async def test_each_hr_chat_gets_each_reminder_once(db, fake):
         assert await reminders_sent(session=session, reminder="progress-2026-11-20") == sorted(
             [f"tg:{GROUP_A}", f"tg:{GROUP_B}"]
         )
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "en"])
+def test_the_notes_sheet_explains_columns_in_words_not_internal_names(lang):
+    from bot.features.hr.tables import notes_sheet
+
+    sheet = notes_sheet(load_layout(), Translator(lang), 2026)
+    text = "\n".join(str(cell) for row in sheet.rows for cell in row)
+    for internal in ("two_after", "current, previous", "household_status", "kind =", "status ="):
+        assert internal not in text, internal
+    assert (
+        "“两后生”：应届或往届" if lang == "zh_Hans" else "Two after (两后生): this year or earlier years"
+    ) in text

@@ -90,10 +90,10 @@ def events(outputs: list, name: str) -> list[Event]:
 
 HOUSEHOLD_FACTS = (press("worker"), text("周场"), text("王建国"), press("registered_poor"),
                    text("4102251012010001"), text("13812345678"))  # fmt: skip
-SON = (text("王小明"), press("child"), press("male"), text(SON_ID), press("from_id"), press("junior_current"),
+SON = (text("王小明"), press("child"), press("male"), text("16"), text(SON_ID), press("junior_current"),
        press("full"), press("at_home"), press("technical_school"), press("electrician"), press("yes"),
        press("evening"), press("ok"))  # fmt: skip
-KID = (text("王小红"), press("child"), press("female"), text(KID_ID), text("11"), press("agree"),
+KID = (text("王小红"), press("child"), press("female"), text("11"), press("agree"), text(KID_ID),
        press("in_school"), press("none"), press("in_school"), press("none"), press("ok"))  # fmt: skip
 WORKER_RUN = (cmd("intake"), *HOUSEHOLD_FACTS, *SON, press("add"), *KID, press("no_more"), press("next"),
               press("agree"))  # fmt: skip
@@ -131,9 +131,20 @@ def test_a_name_needs_letters(typed):
     assert check("person_name", typed).error == "intake.err.name_letters"
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["王小明1", "<b>王</b>", "王\n小明", "王小明🙂", "王@小明", "·王", "王·", "王··明", "https://x.cn"],
+)
+def test_a_name_has_no_digits_signs_emoji_markup_or_line_breaks(typed):
+    assert check("person_name", typed).error == "intake.err.name_chars"
+
+
 def test_a_name_is_trimmed_and_at_most_20_characters():
     assert check("person_name", "  王  小明 ").value == "王 小明"
     assert check("person_name", "Li Wei").value == "Li Wei"
+    assert check("person_name", "阿依古丽·买买提").value == "阿依古丽·买买提"
+    assert check("person_name", "阿依古丽 ・ 买买提").value == "阿依古丽·买买提"  # another dot, spaced
+    assert check("person_name", "𠮷娃").ok  # a character outside the basic block
     assert check("person_name", "王" * 20).ok
     result = check("person_name", "王" * 200)
     assert (result.error, result.params) == ("intake.err.name_long", {"limit": 20, "count": 200})
@@ -158,8 +169,10 @@ def test_other_numbers_are_not_mobile_numbers(typed, key):
 
 def test_household_numbers():
     assert check("household_number", "4102 2510 1201 0001").value == "4102251012010001"
-    assert check("household_number", "ab12cd").value == "AB12CD"
-    for typed in ("12", "ABCDEF", "户编号", "1" * 33):
+    assert check("household_number", "４１０２２５１０１２０１０００１２").value == "41022510120100012"
+    # The real shape: a village's 12-digit code and a serial, 16 to 19 digits, starting with a province code.
+    for typed in ("12", "ab12cd", "ABCDEF", "户编号", "1" * 33, "410225101201", "0000000000000000",
+                  "9902251012010001", "41022510120100011234", "4102251012O10001"):  # fmt: skip
         assert check("household_number", typed).error == "intake.err.household_number"
 
 
@@ -210,12 +223,14 @@ def test_an_id_already_given_to_another_member_is_refused():
 
 
 @pytest.mark.parametrize(("typed", "age"), [("0", 0), ("16", 16), ("16岁", 16), ("16 周岁", 16), ("１６", 16),
-                                            ("120", 120), ("7 years", 7)])  # fmt: skip
+                                            ("120", 120), ("7 years", 7), ("十六", 16), ("十六岁", 16),
+                                            ("两岁", 2), ("二十一", 21), ("一百零二", 102),
+                                            ("十", 10)])  # fmt: skip
 def test_ages(typed, age):
     assert check("age", typed).value == age
 
 
-@pytest.mark.parametrize("typed", ["-1", "121", "999", "abc", "十六", "1.5", "16 months"])
+@pytest.mark.parametrize("typed", ["-1", "121", "999", "abc", "十十", "一二", "二百", "1.5", "16 months"])
 def test_impossible_ages_are_refused(typed):
     result = check("age", typed)
     assert (result.error, result.params) == ("intake.err.age", {"limit": 120})
@@ -237,7 +252,8 @@ def test_an_age_must_fit_the_id_number_given_before():
     [("h_name", "🙂🙂", "intake.err.name_letters"), ("h_name", "王" * 200, "intake.err.name_long"),
      ("h_phone", "12345", "intake.err.phone"), ("h_number", "12", "intake.err.household_number"),
      ("m_id", SON_ID[:-1] + "0", "intake.err.id_checksum"), ("m_age", "130", "intake.err.age"),
-     ("m_age", "12", "intake.err.age_id"), ("m_name", "🙂", "intake.err.name_letters")],
+     ("m_age", "十十", "intake.err.age"), ("m_name", "🙂", "intake.err.name_letters"),
+     ("m_name", "王小明2", "intake.err.name_chars")],
 )  # fmt: skip
 def test_a_wrong_answer_is_explained_and_nothing_is_lost(at, typed, key):
     state = run_until(at)
@@ -257,7 +273,7 @@ QUESTION_KEYS = {"h_name": "head", "h_phone": "phone", "h_number": "number", "m_
 
 def test_an_id_contradicting_the_sex_is_explained_in_the_dialog():
     state = run_until("m_id")
-    state, _ = feed(state, press("back"), press("female"))
+    state, _ = feed(state, press("back"), press("back"), press("female"), text("16"))
     state, out = step(state, text(SON_ID))
     assert keys(out) == ["intake.err.id_sex", "intake.q.id"] and state.answers["m.sex"] == "female"
     text_zh = Translator("zh_Hans").render(out[0]).text
@@ -281,16 +297,21 @@ def test_typing_where_buttons_are_expected_keeps_the_step():
 # ---------------------------------------------------------------- the member loop
 
 
-def test_the_age_button_reads_the_id_number():
+def test_the_age_comes_before_the_id_number_and_may_be_unknown():
     state = run_until("m_age")
+    assert "m.id" not in state.answers  # the ID number is asked after the age (and the guardian)
     _, out = step(state, cmd("help"))
-    options = out[-1].options
-    assert options[0].id == "from_id" and dict(options[0].params) == {"age": 16}
-    assert Translator("zh_Hans").label(options[0]) == "16岁（按身份证）"
-    state, out = feed(run_until("m_id"), press("skip"))
     assert out[-1].options[0].id == "unknown"
     state, _ = feed(state, press("unknown"))
     assert state.answers["m.age"] == "unknown" and state.step == "m_guardian1"  # a child of unknown age
+
+
+def test_an_id_number_contradicting_the_typed_age_is_explained():
+    state = run_until("m_age")
+    state, out = feed(state, text("12"))
+    assert keys(out) == ["intake.q.guardian"]  # 12: a child, the guardian first
+    state, out = feed(state, press("agree"), text(SON_ID))
+    assert keys(out)[-2:] == ["intake.err.id_age", "intake.q.id"] and "m.id" not in state.answers
 
 
 def test_a_child_under_14_needs_the_guardian_and_is_dropped_without_consent():
@@ -303,15 +324,28 @@ def test_a_child_under_14_needs_the_guardian_and_is_dropped_without_consent():
     assert keys(out) == ["intake.q.more"] and len(state.answers["members"]) == 1
 
 
-def test_a_changed_age_that_makes_a_child_asks_the_guardian_on_confirming():
+def test_a_changed_age_that_makes_a_child_asks_the_guardian_before_the_id_number():
     state = run_until("more")  # after the son (16) was confirmed
-    state, _ = feed(state, press("no_more"), press("member_0"), press("e_identity"), press("male"),
-                    press("skip"), text("13"))  # fmt: skip
+    state, out = feed(
+        state, press("no_more"), press("member_0"), press("e_identity"), press("male"), text("13")
+    )
+    assert keys(out)[-1] == "intake.q.guardian" and "m.id" not in state.answers
+    state, out = feed(state, press("agree"))
+    assert keys(out) == ["intake.q.id"]
+    state, out = feed(state, press("skip"))
     assert state.step == "m_done" and state.answers["m.age"] == 13 and state.answers["m.id"] == ""
     state, out = feed(state, press("ok"))
-    assert keys(out) == ["intake.q.guardian"]
-    state, out = feed(state, press("agree"))
     assert keys(out) == ["intake.review"] and state.answers["members"][0]["m.guardian"] is True
+
+
+def test_a_child_whose_age_is_only_in_the_id_number_is_asked_the_guardian_before_saving():
+    state = run_until("m_name")
+    state, out = feed(state, text("王小红"), press("other"), press("female"), press("unknown"), text(KID_ID))
+    assert keys(out)[-1] == "intake.q.education"  # "other" of unknown age: not known to be a child before
+    state, out = feed(
+        state, press("in_school"), press("none"), press("in_school"), press("none"), press("ok")
+    )
+    assert keys(out)[-1] == "intake.q.guardian"
 
 
 def test_removing_a_member_from_their_card():
@@ -321,16 +355,18 @@ def test_removing_a_member_from_their_card():
     assert [o.id for o in out[-1].options if o.id not in ("back", "menu")] == ["household", "add"]
 
 
-def test_a_household_records_one_person_and_is_not_asked_for_more():
+def test_a_household_answering_for_itself_may_add_another_member():
     household = (cmd("start", f"v_{DALIZHUANG}"), press("household"), text("李桂花"), press("lifted_out"),
                  press("skip"), press("skip"), *SON)  # fmt: skip
     state, out = feed(State(), *household)
-    assert keys(out)[-1] == "intake.review" and "intake.q.more" not in keys(out)
+    assert keys(out)[-1] == "intake.q.more"  # a family with two school-leavers enters both in one go
     assert "intake.q.county" not in keys(out) and state.answers["village"] == DALIZHUANG
+    state, out = feed(state, press("no_more"))
     assert [o.id for o in out[-1].options if o.id not in ("back", "menu")] == [
         "next",
         "household",
         "member_0",
+        "add",
     ]
 
 
@@ -521,8 +557,8 @@ def test_the_check_flow_leads_to_the_intake():
 
 def test_every_screen_of_the_runs_renders_in_both_languages():
     runs = [WORKER_RUN, (cmd("start", f"v_{DALIZHUANG}"), press("household"), text("李桂花"),
-                         press("unknown"), press("skip"), press("skip"), *SON, press("next"),
-                         press("refuse"))]  # fmt: skip
+                         press("unknown"), press("skip"), press("skip"), *SON, press("no_more"),
+                         press("next"), press("refuse"))]  # fmt: skip
     for run in runs:
         _, out = feed(State(), *run)
         for reply in (r for r in out if isinstance(r, Reply)):
@@ -530,3 +566,46 @@ def test_every_screen_of_the_runs_renders_in_both_languages():
                 rendered = Translator(lang).render(reply)
                 shown = rendered.text + "".join(label for _, label in rendered.buttons)
                 assert "intake." not in shown and "{" not in shown, (reply.key, lang)
+
+
+# ---------------------------------------------------------------- the poster's village
+
+
+def test_the_posters_village_is_named_on_the_first_screen():
+    _, out = feed(State(), cmd("start", f"v_{DALIZHUANG}"))
+    place = dict(out[-1].params)["place"]
+    assert place.key == "intake.poster_place"
+    rendered = Translator("zh_Hans").render(out[-1]).text
+    assert "您在葡萄架乡 南家坡村登记。" in rendered
+    assert "You are signing up in 南家坡村, 葡萄架乡." in Translator("en").render(out[-1]).text
+
+
+@pytest.mark.parametrize("code", ["v_999999999999", "v_abc", "v_4102251012"])
+def test_an_unknown_poster_code_is_said_before_the_county_list(code):
+    state, out = feed(State(), cmd("start", code))
+    assert keys(out) == ["core.welcome", "intake.q.who"]
+    assert dict(out[-1].params)["place"].key == "intake.poster_unknown"
+    assert code in Translator("zh_Hans").render(out[-1]).text
+    state, out = feed(state, press("household"))
+    assert keys(out) == ["intake.q.county"] and "start_payload" not in state.data
+    _, out = feed(state, cmd("cancel"), press("discard"), cmd("intake"))
+    assert keys(out)[-1] == "intake.q.who" and dict(out[-1].params)["place"] == ""  # said once
+
+
+def test_no_place_is_said_without_a_poster():
+    _, out = feed(State(), cmd("intake"))
+    assert dict(out[-1].params)["place"] == ""
+
+
+def test_the_english_review_says_what_a_yes_is_about():
+    _, out = feed(run_until("more"), press("no_more"))
+    rendered = Translator("en").render(out[-1]).text
+    assert "Able to work: yes" in rendered and "; Yes;" not in rendered
+    assert "能干活" in Translator("zh_Hans").render(out[-1]).text
+
+
+@pytest.mark.parametrize(("at", "typed", "pressed"), [("m_sex", "男", "m_age"), ("h_status", "不清楚", "h_number"),
+                                                     ("h_number", "不知道，跳过", "h_phone")])  # fmt: skip
+def test_typing_a_buttons_words_presses_it(at, typed, pressed):
+    state, _ = step(run_until(at), text(typed))
+    assert state.step == pressed

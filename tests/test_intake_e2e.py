@@ -65,18 +65,20 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         await say(fake, USER, "138 1234 5678")
         await say(fake, USER, "王小明")
         await presses(fake, "child", "male")
-        (age,) = await say(fake, USER, SON_ID)
-        assert age.buttons[0][0].endswith("岁（按身份证）")
-        card = await presses(fake, "from_id", "junior_current", "full", "at_home", "technical_school",
+        (number,) = await say(fake, USER, "16")  # the age first, then the ID number
+        assert "身份证号" in number.text
+        await say(fake, USER, SON_ID)
+        card = await presses(fake, "junior_current", "full", "at_home", "technical_school",
                              "electrician", "yes", "evening")  # fmt: skip
         assert "4102*************8" in card and SON_ID not in card
         await presses(fake, "ok", "add")
         await say(fake, USER, "王小红")
         await presses(fake, "child", "female")
+        (guardian,) = await say(fake, USER, "十一")  # under 14: the guardian agrees before the ID number
+        assert "监护人" in guardian.text and "不满14岁" in guardian.text
+        await presses(fake, "agree")
         await say(fake, USER, KID_ID)
-        guardian = await presses(fake, "from_id")
-        assert "监护人" in guardian and "不满14岁" in guardian
-        kid = ("agree", "in_school", "none", "in_school", "vocational_training", "pre_employment", "cooking")
+        kid = ("in_school", "none", "in_school", "vocational_training", "pre_employment", "cooking")
         await presses(fake, *kid, "no", "any", "ok")
         review = await presses(fake, "no_more")
         assert "兰考县 堌阳镇 周场村" in review and "*******5678" in review and "13812345678" not in review
@@ -84,7 +86,8 @@ async def test_poster_deep_link_then_a_whole_intake_is_stored_with_an_outbox_ent
         assert "同意书版本：2026-11-1" in consent and "/forget" in consent
         done = await presses(fake, "agree")
         assert "兰考县人社局" in done
-        assert fake.last_message(USER).buttons[0] == ["再登记一户"]
+        assert fake.last_message(USER).buttons[:2] == [["再登记一户"], ["再登记这家的另一个人"]]
+        assert ["« 返回"] not in fake.last_message(USER).buttons  # no way back to the consent
 
     database = Database.from_url(settings.db_url)
     try:
@@ -127,10 +130,10 @@ async def test_consent_refused_stores_nothing(fake, tmp_path, bot_database_url):
         await say(fake, USER, "李桂花")
         await presses(fake, "unknown", "skip", "skip")
         await say(fake, USER, "李小军")
-        await presses(fake, "sibling", "male", "skip")
+        await presses(fake, "sibling", "male")
         await say(fake, USER, "30")
-        review = await presses(fake, "senior_previous", "full", "at_home", "entrepreneurship", "yes", "no",
-                               "morning", "ok")  # fmt: skip
+        review = await presses(fake, "skip", "senior_previous", "full", "at_home", "entrepreneurship", "yes",
+                               "no", "morning", "ok", "no_more")  # fmt: skip
         assert "李小军" in review
         refused = await presses(fake, "next", "refuse")
         assert "什么都不发送" in refused and "个人信息保护法" in refused
@@ -139,3 +142,15 @@ async def test_consent_refused_stores_nothing(fake, tmp_path, bot_database_url):
         assert await rows(database, Household) == [] and await rows(database, Outbox) == []
     finally:
         await database.dispose()
+
+
+async def test_a_user_without_the_role_who_says_work_team_is_told_at_once(fake, tmp_path, bot_database_url):
+    settings = settings_for(fake, tmp_path, bot_database_url)
+    async with polling_bot(settings):
+        await say(fake, USER, "/intake")
+        told, question = await press(fake, USER, "worker", expect=2)
+        assert "没有工作队员的身份" in told.text and "自己的登记" in told.text
+        assert "哪个县" in question.text or question.buttons
+        await make_worker(settings.db_url, USER + 1, XUCHANG[:6])
+        await say(fake, USER + 1, "/intake")
+        (question,) = await press(fake, USER + 1, "worker")  # with the role: no remark

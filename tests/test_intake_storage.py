@@ -462,6 +462,14 @@ async def test_the_effect_evaluates_eligibility_and_stores(db: Database, cipher:
     eligibility = json.loads(record.eligibility)
     assert eligibility["as_of"] == date.today().isoformat() and eligibility["county"] == "410225"
     assert {benefit["id"] for benefit in eligibility["benefits"]} >= {"tuition_waiver", "yulu_vocational"}
+    # The same states as the chat and the CLI: HR is told what may be asked for now, not "not in force".
+    states = {benefit["id"]: benefit["state"] for benefit in eligibility["benefits"]}
+    assert states["yulu_vocational"] == "continued" and states["tuition_waiver"] == "unknown"
+    assert states["priority_services"] == "ended"
+    yulu = next(benefit for benefit in eligibility["benefits"] if benefit["id"] == "yulu_vocational")
+    assert (yulu["later"]["document"], yulu["amount_cny_per_year"]) == ("国乡振发〔2022〕6号", 3000)
+    assert yulu["reasons"] == ["state_continued"]  # codes: rendered by whoever shows them
+    assert eligibility["history"]["as_of"] == "2020-12-31"
 
 
 async def test_eligibility_keeps_unknown_facts_unknown(db: Database, cipher: Cipher) -> None:
@@ -490,6 +498,7 @@ def test_member_profile_maps_known_facts_and_leaves_the_rest_unknown() -> None:
         "household.rural": True,  # 201: a village committee
         "person.age": 16,  # from the ID number
         "person.able_to_work": True,
+        "person.household_child": True,  # relation "child": 四（三） names 贫困户子女
         "person.education": "junior_high_graduate",
         "person.continued_study": False,  # a 两后生
         "plan.kind": "technical_school",
@@ -512,6 +521,7 @@ def test_member_profile_maps_known_facts_and_leaves_the_rest_unknown() -> None:
         as_of=date(2026, 11, 27),
     )
     assert unknown.facts() == {
+        "person.household_child": True,
         "person.education": "other",
         "plan.kind": "entrepreneurship",
         "plan.has_business_project": True,

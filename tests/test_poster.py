@@ -6,6 +6,7 @@ poppler-utils and zbar-tools, which .ci/run installs); it is skipped, with the r
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -158,3 +159,10 @@ def test_an_unknown_channel_or_missing_username_is_a_one_line_error(tmp_path, ca
     request = PosterRequest(out=tmp_path / "p.pdf", areas={"township": GUYANG})
     assert poster_command(f"sqlite:///{tmp_path}/db.sqlite3", request) == 2
     assert "username" in capsys.readouterr().err
+
+
+@needs_font
+def test_the_font_subsetting_does_not_flood_the_log(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    assert make(tmp_path, village=ZHOUCHANG)[0] == 0
+    assert not [r for r in caplog.records if r.name.startswith("fontTools") and r.levelno < logging.WARNING]

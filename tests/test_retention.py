@@ -91,12 +91,25 @@ async def test_closed_records_and_idle_households_go_after_their_period(db, ciph
     assert "household=1" in entry.detail
 
 
-async def test_open_records_keep_their_household_however_old(db, cipher):
+async def test_open_records_keep_their_household_for_as_long_as_the_consent_allows(db, cipher):
     old = NOW - 800 * DAY  # as long ago as the closed one above, but still open
     await submit(db, cipher, wang(), now=old)
     async with db.session() as session:
         result = await purge(session=session, now=NOW, draft_days=30, closed_days=730)
     assert result == {"drafts": 0}
+
+
+async def test_records_never_followed_up_go_after_the_consents_three_years(db, cipher):
+    grown = member("王大明", resident_id("410225", "19950505", "111"), age=31)
+    adult_wang = submission("王建国", HEAD_ID, "13812345678", "N0001", grown)
+    adult_li = submission("李秀英", OTHER_ID, "13700001111", "N0002", {**grown, "id_number": None})
+    await submit(db, cipher, adult_wang, now=NOW - (3 * 365 + 2) * DAY)  # "最长保存3年": past it
+    await submit(db, cipher, adult_li, now=NOW - (3 * 365 - 2) * DAY)  # not yet
+    async with db.session() as session:
+        result = await purge(session=session, now=NOW, draft_days=30, closed_days=730)
+    assert result["intent_record"] == 1 and result["household"] == 1 and result["outbox"] == 1
+    async with db.session() as session:
+        assert (await session.exec(select(Household.head_name))).all() == ["李秀英"]
 
 
 async def test_cli_purge_prints_counts_and_refuses_bad_periods(url, capsys):

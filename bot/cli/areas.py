@@ -56,7 +56,7 @@ def progress_on_terminal(stream: TextIO, what: str = "areas written") -> Callabl
 def areas_list(db_url: str, parent: str | None = None) -> int:
     """Print `CODE<TAB>NAME` for each area under `parent` (the provinces when None); return the exit code."""
     try:
-        found = _run(db_url, lambda: _list(db_url, parent))
+        found = _read(db_url, lambda: _list(db_url, parent))
     except ValueError as exc:  # a malformed database URL
         return _fail(str(exc))
     if found is None:
@@ -72,6 +72,20 @@ def _run(db_url: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
     migrate.upgrade(db_url)
     return asyncio.run(make())
+
+
+def _read(db_url: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a reading coroutine; upgrade the schema first only when the database is not set up.
+
+    Reading a database that is set up then skips Alembic (about 0.3 s of imports and checks):
+    `areas list` answers in well under half a second.
+    """
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        return asyncio.run(make())
+    except (OperationalError, ProgrammingError):  # no area table yet, or one from before 0008
+        return _run(db_url, make)
 
 
 async def _import(
@@ -92,15 +106,16 @@ async def _import(
 async def _list(db_url: str, parent: str | None) -> list[tuple[str, str]] | None:
     """(code, name) of the children of `parent`; None when there is no such area."""
     from storage.db import Database
-    from storage.repositories.areas import children, get_area, seed_csv_paths, seed_if_empty
+    from storage.repositories.area_reads import child_names, has_imported_areas
 
     database = Database.from_url(db_url)
     try:
         async with database.session() as session:
-            await seed_if_empty(session=session, csv_paths=seed_csv_paths())  # as the bot does at start
-            if parent is not None and await get_area(session=session, code=parent) is None:
-                return None
-            return [(a.code, a.name) for a in await children(session=session, parent_code=parent)]
+            if not await has_imported_areas(session=session):
+                from storage.repositories.areas import seed_csv_paths, seed_if_empty
+
+                await seed_if_empty(session=session, csv_paths=seed_csv_paths())  # as the bot does at start
+            return await child_names(session=session, parent_code=parent)
     finally:
         await database.dispose()
 

@@ -58,8 +58,8 @@ def hr_add(db_url: str, county: str, chat: str | int | None) -> int:
     key, problem = _check(county, chat)
     if key is None:
         return _fail(problem or "--to: a chat key")
-    row, created = _run(db_url, lambda: _add(db_url, county, key))
-    print(f"{'added' if created else 'enabled again'}: county {county} -> chat {key} (id {row.id})")
+    row, done = _run(db_url, lambda: _add(db_url, county, key))
+    print(f"{done}: county {county} -> chat {key} (id {row.id})")
     return EXIT_OK
 
 
@@ -119,11 +119,12 @@ async def _add(db_url: str, county: str, chat_key: str) -> Any:
     async def add(session: Any) -> Any:
         """Add, then audit."""
         now = utc_now()
+        active = await hr_destinations.was_active(session=session, county_code=county, chat_key=chat_key)
         row, created = await hr_destinations.add_destination(
             session=session, county_code=county, chat_key=chat_key, added_by=operator(), now=now
         )
         await _audit(audit, session, row.id, "add" if created else "revive", county, chat_key)
-        return row, created
+        return row, "added" if created else "already active" if active else "enabled again"
 
     return await _with_session(db_url, add)
 

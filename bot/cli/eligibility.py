@@ -96,24 +96,10 @@ def _read_json(profile_path: str, stdin: TextIO) -> Any:
 
 
 def _as_json(result: Any, language: str) -> dict[str, Any]:
-    """The documented output object, texts in one language."""
-    return {
-        "as_of": result.as_of.isoformat(),
-        "benefits": [
-            {
-                "id": benefit.id,
-                "eligible": benefit.eligible,
-                "amount_cny_per_year": benefit.amount_cny_per_year,
-                "amount_is_maximum": benefit.amount_is_maximum,
-                "reasons": [reason.text[language] for reason in benefit.reasons],
-                "missing": list(benefit.missing),
-                "source": benefit.source,
-            }
-            for benefit in result.benefits
-        ],
-        "annual_total_cny": result.annual_total_cny,
-        "caveats": [caveat.text[language] for caveat in result.caveats],
-    }
+    """The documented output object (README, "The eligibility JSON"), texts in one language."""
+    from content.eligibility_json import result_json
+
+    return result_json(result, language)
 
 
 def _one_line(text: str) -> str:

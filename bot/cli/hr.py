@@ -166,7 +166,8 @@ def progress_command(
     if county is not None and county not in counts:
         counts[county] = {}
     rows = write_progress(out, layout, counts, names, Translator(lang), year)
-    print(f"wrote the {year} progress table ({rows} counties) to {out}", file=sys.stderr)
+    counties = "1 county" if rows == 1 else f"{rows} counties"
+    print(f"wrote the {year} progress table ({counties}) to {out}", file=sys.stderr)
     return OK
 
 

@@ -27,6 +27,8 @@ db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
 areas_app = typer.Typer(help="The place hierarchy: province, city, county, township, village.")
 app.add_typer(areas_app, name="areas")
+web_app = typer.Typer(help="The web chat and the county HR console.")
+app.add_typer(web_app, name="web")
 hr_app = typer.Typer(
     help="Which chats (Telegram, WeCom, ...) receive each county's digests (county HR offices)."
 )
@@ -68,7 +70,9 @@ def run(
         int, typer.Option("--workers", min=1, help="webhook worker processes (more than 1 needs PostgreSQL)")
     ] = 1,
 ) -> None:
-    """Run the bot on Telegram; without BOT_TOKEN, open the console chat instead."""
+    """Serve every configured channel: the web chat and HR console always, Telegram when BOT_TOKEN is set."""
+    from bot.cli.run import run_command
+
     settings = _settings()
     if workers > 1 and not webhook:
         raise _fail(SettingsError("--workers needs --webhook (long polling is one process)"))
@@ -80,25 +84,23 @@ def run(
             SettingsError("setting BOT_TOKEN: needed for --webhook (without it, use `outreach chat`)")
         )
     _db_url(settings)  # DATA_DIR (and the SQLite file's folder) usable before anything starts
-    if settings.bot_token is None:
-        typer.echo("BOT_TOKEN is not set: starting the console chat (see README).", err=True)
-        _chat(settings, "local", None)
-        return
-    if webhook and workers > 1:
-        from bot.channels.telegram.workers import serve_webhook_workers
-
-        try:
-            raise typer.Exit(serve_webhook_workers(settings, workers))
-        except SettingsError as exc:
-            raise _fail(exc) from None
-    from bot.channels.telegram import app as telegram
-
     try:
-        asyncio.run(telegram.run_webhook(settings) if webhook else telegram.run_polling(settings))
+        raise typer.Exit(run_command(settings, webhook=webhook, workers=workers))
     except (SettingsError, ContentError) as exc:
         raise _fail(exc) from None
-    except KeyboardInterrupt:
-        pass
+
+
+@web_app.command("link")
+def web_link(
+    as_key: Annotated[
+        str, typer.Option("--as", help="the staff member's key, e.g. tg:12345 or console:local")
+    ],
+) -> None:
+    """Print a one-time sign-in link to the HR console (valid WEB_LINK_MINUTES, used once)."""
+    from bot.cli.web import link_command
+
+    settings = _settings()
+    raise typer.Exit(link_command(settings, _db_url(settings), as_key))
 
 
 @app.command()
@@ -135,10 +137,39 @@ def eligibility(
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
     county: Annotated[str | None, typer.Option(help="county code, for amounts a county overrides")] = None,
 ) -> None:
-    """Print, as JSON, which benefits a household profile qualifies for, with amounts and reasons."""
+    """Print, as JSON, which benefits a household profile qualifies for, with amounts and reasons.
+
+    The profile is one JSON object with up to three sections; every fact may be left out (unknown),
+    and then the benefits that depend on it come back with "eligible": null and the fact in "missing".
+    A benefit with "eligible": false carries no amount.
+
+    \b
+    {"household": {"registered_poor": true,        建档立卡 (a 脱贫户 counts too)
+                   "rural": true},                 rural household registration
+     "person":    {"age": 16,                      0 to 120
+                   "able_to_work": true,
+                   "household_child": true,        a child (子女) of the household, for 四（三）
+                   "education": "junior_high_graduate",
+                                 (junior_high_graduate, senior_high_graduate, in_school, other)
+                   "continued_study": false,       went on to senior high school or university
+                   "graduation_year": 2026},       1950 to this year
+     "plan":      {"kind": "technical_school",
+                   (technical_school, vocational_training, short_training, training = not sure which,
+                    apprenticeship, entrepreneurship)
+                   "school_type": "technical_school",   (technical_school, vocational_high, other)
+                   "full_time": true, "formal_enrollment": true,
+                   "study_year": 1,                1 to 6
+                   "employed_at_pilot_firm": false,
+                   "has_business_project": false}}
+
+    \b
+    Example:  echo '{"person": {"age": 16}, "plan": {"kind": "technical_school"}}' | outreach eligibility -
+    """
     from bot.cli.eligibility import run_eligibility
 
     checks.language(lang)
+    if county is not None:
+        county = checks.area(_db_url(_settings()), county, "county")
     raise typer.Exit(run_eligibility(profile, as_of=as_of, lang=lang, county=county))
 
 
@@ -182,9 +213,9 @@ def _poster_channel(settings: Settings) -> str:
 
 @areas_app.command("import")
 def areas_import(
-    csv_file: Annotated[str, typer.Argument(help="CSV with code,name,parent_code,level")],
+    csv_file: Annotated[str, typer.Argument(help="CSV (or .csv.gz) with code,name,parent_code,level")],
 ) -> None:
-    """Load an official area list (upserts; all rows are checked before any is written)."""
+    """Load an official area list: adds, renames, retires what it no longer has; prints the counts."""
     from bot.cli.areas import areas_import as run_import
 
     raise typer.Exit(run_import(_db_url(_settings()), csv_file))
@@ -194,7 +225,7 @@ def areas_import(
 def areas_list(
     parent: Annotated[str | None, typer.Option(help="list the children of this code")] = None,
 ) -> None:
-    """Print CODE<TAB>NAME for each child area (provinces when no parent is given)."""
+    """Print CODE<TAB>NAME for each offered child area (provinces when no parent is given)."""
     from bot.cli.areas import areas_list as run_list
 
     raise typer.Exit(run_list(_db_url(_settings()), parent))

@@ -2,7 +2,11 @@
 
 The core never imports a channel: each channel registers, at start-up, a sender for its keys.
 A sender returns False when it cannot deliver now (no such chat, a closed WeChat window), so
-the caller can keep the message for later and say so.
+the caller can keep the message for later and say so. A channel whose sender refuses for a while
+and then accepts again once the user writes (WeChat 微信客服: 48 hours / 5 messages after the
+user's last message) registers with `holds=True`: messages held for its users are retried at each
+of their turns. Other channels' held messages are retried by the hourly job only, so their turns
+cost no lookup.
 """
 
 from __future__ import annotations
@@ -23,10 +27,19 @@ class Outbound:
 
     def __init__(self) -> None:
         self._senders: dict[str, Sender] = {}
+        self._holding: set[str] = set()
 
-    def register(self, channel: str, sender: Sender) -> None:
-        """Let `channel`'s keys receive messages through `sender`."""
+    def register(self, channel: str, sender: Sender, *, holds: bool = False) -> None:
+        """Let `channel`'s keys receive messages through `sender`; `holds`: see the module docstring."""
         self._senders[channel] = sender
+        if holds:
+            self._holding.add(channel)
+        else:
+            self._holding.discard(channel)
+
+    def holds(self, key: str) -> bool:
+        """True when the key's channel may refuse now and accept after the user writes again."""
+        return channel_of(key) in self._holding
 
     def reaches(self, key: str) -> bool:
         """True when a sender for the key's channel is registered."""

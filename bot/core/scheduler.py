@@ -1,6 +1,6 @@
 """Background jobs of the bot process: periodic tasks that stop cleanly with the bot.
 
-start_background ──► every hour: draft reminders
+start_background ──► every hour: draft reminders, HR news held for households (notices)
                  ├─► every day: retention (expired drafts, closed records)
                  ├─► the delivery worker (digests to county HR, through services.digests)
                  └─► the 1/20 November progress-table reminders to HR chats (likewise)
@@ -47,10 +47,15 @@ async def every(seconds: float, job: Callable[[], Awaitable[Any]], stop: asyncio
 def start_background(services: Services, settings: Settings, stop: asyncio.Event) -> list[asyncio.Task[None]]:
     """Start the periodic jobs and the delivery worker; they end when `stop` is set."""
     from bot.features.delivery.worker import run_delivery
+    from bot.features.hr.notices import retry_waiting
     from bot.features.hr.reminders import run_reminders
 
     async def drafts() -> None:
         await remind_drafts(services, now=dt.datetime.now(dt.UTC))
+
+    async def held_notices() -> None:
+        async with services.database.session() as session:
+            await retry_waiting(services.outbound, session)
 
     async def retention() -> None:
         async with services.database.session() as session:
@@ -63,6 +68,7 @@ def start_background(services: Services, settings: Settings, stop: asyncio.Event
 
     return [
         asyncio.create_task(every(HOUR, drafts, stop, "draft reminders"), name="draft reminders"),
+        asyncio.create_task(every(HOUR, held_notices, stop, "household notices"), name="household notices"),
         asyncio.create_task(every(DAY, retention, stop, "retention"), name="retention"),
         asyncio.create_task(run_delivery(settings, services.digests, stop=stop), name="delivery"),
         asyncio.create_task(

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_path: str = "/telegram/webhook"
     log_level: str = "INFO"
+    web_host: str = Field(default="127.0.0.1", description="where the web chat and HR console listen")
+    web_port: int = Field(default=8090, ge=1, le=65535)
+    web_base_url: str | None = Field(
+        default=None, description="public base URL of the web pages (https://...); default http://host:port"
+    )
+    web_link_minutes: int = Field(
+        default=15, ge=1, le=1440, description="console sign-in links last this long"
+    )
+    web_idle_minutes: int = Field(
+        default=30, ge=1, le=1440, description="console sessions end after this idle"
+    )
     data_key: SecretStr | None = Field(
         default=None,
         description="secret(s) encrypting personal numbers at rest; comma-separated, the first encrypts",
@@ -72,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a Telegram token (digits, a colon, then 20+ letters)")
         return value
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "web_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         """Base URLs must be http(s) without a trailing slash."""
@@ -168,6 +179,11 @@ class Settings(BaseSettings):
     def sqlite_default_url(self) -> str:
         """The embedded database used when DATABASE_URL is not set."""
         return f"sqlite:///{(self.data_dir / 'outreach.sqlite3').resolve()}"
+
+    @property
+    def web_url(self) -> str:
+        """The base URL people open the web pages at (no trailing slash)."""
+        return self.web_base_url or f"http://{self.web_host}:{self.web_port}"
 
     @property
     def db_url(self) -> str:

@@ -12,6 +12,7 @@ page stays sharp at any print size.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -165,6 +166,7 @@ def render_pdf(
     """An A4 PDF with one page per village; the font is embedded, subset to the characters used."""
     from fpdf import FPDF  # imported here: only the poster command needs it
 
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting logs every glyph at INFO
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)

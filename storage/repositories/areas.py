@@ -382,14 +382,17 @@ async def load_all(*, session: AsyncSession) -> list[Area]:
     return list(result.all())
 
 
-async def index_rows(*, session: AsyncSession) -> list[tuple[str, str, str | None, int, bool]]:
+# The picker's rows, as plain SQL both backends run: no type processing of 55,000 rows (half the time).
+INDEX_ROWS_SQL = "SELECT code, COALESCE(short_name, name), parent_code, level, retired FROM area"
+
+
+async def index_rows(*, session: AsyncSession) -> Sequence[Sequence[Any]]:
     """(code, shown name, parent code, level, retired) of every area, for the picker's index. Does not commit.
 
-    Plain tuples, not model objects: 55,000 of them load in a fraction of the time.
+    `retired` is 0/1 on SQLite and a boolean on PostgreSQL: `AreaIndex.build` takes either.
     """
-    shown = func.coalesce(col(Area.short_name), col(Area.name))
-    query = select(Area.code, shown, Area.parent_code, Area.level, Area.retired)
-    return [(c, n, p, lv, bool(r)) for c, n, p, lv, r in (await session.exec(query)).all()]
+    result = await (await session.connection()).exec_driver_sql(INDEX_ROWS_SQL)
+    return result.all()
 
 
 async def subtree_rows(*, session: AsyncSession, code: str) -> list[tuple[str, str, str | None, int, bool]]:

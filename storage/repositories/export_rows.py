@@ -20,18 +20,31 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, FromClause, Select, case, column, false, func, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    case,
+    column,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Area, Household, IntentRecord, Member
+from storage.models_channels import HouseholdNotice
 from storage.models_followup import HouseholdMask, MemberMask
 
 FIELDS = (
     "record_id", "county", "township", "village", "head_name", "member_name", "relation", "sex", "age",
     "id_number", "phone", "household_status", "kind", "training_type", "trade", "outside_county_ok",
-    "contact_time", "status", "status_note", "created_at",
+    "contact_time", "status", "status_note", "created_at", "household_told",
 )  # fmt: skip
 INT_FIELDS = frozenset({"record_id", "age"})
 TIME_FIELDS = frozenset({"created_at"})
@@ -66,7 +79,7 @@ def place_subquery(prefixes: Sequence[str]) -> Select[Any]:
             village.code.label("code"),
             county.name.label("county"),
             township.name.label("township"),
-            village.name.label("village"),
+            func.coalesce(village.short_name, village.name).label("village"),  # 史庄村, not 史庄村委会
         )
         .select_from(village)
         .outerjoin(township, township.code == village.parent_code)
@@ -126,6 +139,7 @@ def _expressions(query: ExportQuery, places: FromClause, text_times: bool) -> li
         "outside_county_ok": _yes_no(query, record.outside_county_ok),
         "status_note": record.status_note,
         "created_at": created,
+        "household_told": _not_told(query, record.id),
         **labels,
     }
     return [by_field[name].label(name) for name in FIELDS]
@@ -154,6 +168,14 @@ def _trade(query: ExportQuery, column: Any) -> Any:
     """A trade's label, or what the person typed after "other:"."""
     typed = func.substr(column, len(OTHER_TRADE) + 1)
     return case((column.startswith(OTHER_TRADE), typed), else_=_labelled(query, "trade", column))
+
+
+def _not_told(query: ExportQuery, record_id: Any) -> Any:
+    """ "not told yet" while a household notice waits for the family's next contact, else empty.
+
+    One probe of household_notice's record_id index per row; the table holds only waiting notices."""
+    held = exists().where(HouseholdNotice.record_id == record_id)
+    return case((held, query.labels.get("household_told", {}).get("no", "no")), else_=None)
 
 
 def _yes_no(query: ExportQuery, column: Any) -> Any:

@@ -115,6 +115,12 @@ async def _counts(session: AsyncSession) -> dict[tuple[int, str], int]:
     return {(d, s): n for d, s, n in (await session.exec(query)).all()}
 
 
+async def was_active(*, session: AsyncSession, county_code: str, chat_key: str) -> bool:
+    """True when the county's digests already go to the chat (neither removed nor broken)."""
+    found = await _find(session, county_code, chat_key)
+    return found is not None and found.removed_at is None and found.broken_at is None
+
+
 async def _find(session: AsyncSession, county_code: str, chat_key: str) -> HrDestination | None:
     """The destination row of a county and chat, removed or not."""
     query = select(HrDestination).where(
@@ -186,6 +192,7 @@ async def area_names(*, session: AsyncSession, codes: Iterable[str]) -> dict[str
     wanted = sorted(set(codes))
     names: dict[str, str] = {}
     for start in range(0, len(wanted), 500):  # far below both backends' bound-parameter limits
-        query = select(Area.code, Area.name).where(col(Area.code).in_(wanted[start : start + 500]))
+        shown = func.coalesce(col(Area.short_name), col(Area.name))  # villages as villagers say them
+        query = select(Area.code, shown).where(col(Area.code).in_(wanted[start : start + 500]))
         names.update(dict((await session.exec(query)).all()))
     return names

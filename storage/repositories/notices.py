@@ -83,6 +83,17 @@ async def waiting_for(*, session: AsyncSession, channel_key: str) -> list[int]:
     return list((await session.exec(query)).all())
 
 
+async def all_waiting(*, session: AsyncSession, limit: int = 1000) -> list[tuple[int, str]]:
+    """(id, key) of the oldest waiting notices, for the periodic retry."""
+    query = (
+        select(HouseholdNotice.id, HouseholdNotice.channel_key)
+        .where(col(HouseholdNotice.state) == WAITING)
+        .order_by(col(HouseholdNotice.id))
+        .limit(limit)
+    )
+    return [(notice_id, key) for notice_id, key in (await session.exec(query)).all()]
+
+
 async def claim(*, session: AsyncSession, notice_id: int, now: float) -> Notice | None:
     """Take a waiting notice for sending; None when another sender has it or it is gone. Commits."""
     taken = await session.exec(

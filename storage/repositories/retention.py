@@ -5,6 +5,8 @@
 - Closed intent records (open_key NULL) whose last change is older than `closed_days` are
   deleted with their outbox entries and whatever refers to them; then households untouched
   for as long that have no record left go too, with their members and consents.
+- Open records (never followed up, or left open) go once their last change is older than the
+  consent promises ("最长保存3年": `CONSENT_MAX_DAYS`), whatever `closed_days` says.
 
 `purge` runs in one transaction, writes one audit entry (counts only), commits, and compacts
 SQLite. `outreach purge` and the bot's scheduler call it.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -25,6 +28,7 @@ from storage.repositories.cascade import compact, counts, delete_rows
 
 BATCH = 500
 SYSTEM_ACTOR = "system:retention"
+CONSENT_MAX_DAYS = 3 * 365 + 1  # the consent text (intake.consent.text): kept for 3 years at most
 
 
 async def purge(
@@ -43,6 +47,7 @@ async def purge(
     deleted: dict[str, set] = {}
     cutoff = now - timedelta(days=closed_days)
     await _delete_closed_records(session, cutoff, deleted)
+    await _delete_records(session, _expired_open_records(now - timedelta(days=CONSENT_MAX_DAYS)), deleted)
     await _delete_idle_households(session, cutoff, deleted)
     result = {"drafts": drafts, **counts(deleted)}
     detail = ",".join(f"{name}={n}" for name, n in sorted(result.items()))
@@ -109,10 +114,24 @@ async def _clear_one(session: AsyncSession, key: str, state: str, idle_since: fl
 # ---------------------------------------------------------------- closed records and idle households
 
 
+def _last_change() -> Any:
+    """When a record last changed: its status, or else the submission that wrote it."""
+    return func.coalesce(col(IntentRecord.status_changed_at), col(IntentRecord.updated_at))
+
+
+def _expired_open_records(cutoff: datetime) -> Any:
+    """Open records (never followed up, or left open) last changed before the consent's limit."""
+    return select(IntentRecord.id).where(col(IntentRecord.open_key).is_not(None), _last_change() < cutoff)
+
+
 async def _delete_closed_records(session: AsyncSession, cutoff: datetime, deleted: dict[str, set]) -> None:
     """Closed intent records last changed before the cutoff, their outbox entries and dependents."""
-    changed = func.coalesce(col(IntentRecord.status_changed_at), col(IntentRecord.updated_at))
-    statement = select(IntentRecord.id).where(col(IntentRecord.open_key).is_(None), changed < cutoff)
+    statement = select(IntentRecord.id).where(col(IntentRecord.open_key).is_(None), _last_change() < cutoff)
+    await _delete_records(session, statement, deleted)
+
+
+async def _delete_records(session: AsyncSession, statement: Any, deleted: dict[str, set]) -> None:
+    """The intent records a query selects, their outbox entries and dependents."""
     ids = list((await session.exec(statement)).all())
     records = IntentRecord.__table__  # type: ignore[attr-defined]
     await delete_rows(session, records, records.c.id, ids, deleted)

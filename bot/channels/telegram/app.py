@@ -10,6 +10,8 @@ import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -107,6 +109,64 @@ async def _prepare(settings: Settings) -> tuple[Services, Bot, Dispatcher]:
     gc.collect()
     gc.freeze()
     return services, bot, dispatcher
+
+
+@dataclass
+class TelegramChannel:
+    """The Telegram channel inside `outreach run`'s process (bot.cli.run)."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+    webhook_url: str | None  # set in webhook mode: where Telegram posts updates
+    webhook_secret: str | None
+
+    async def run(self) -> None:
+        """Reach Telegram (retrying while it cannot be reached), then poll until cancelled.
+
+        Run as a task: the other channels serve meanwhile. In webhook mode it sets the webhook and
+        returns; the route added by `attach` answers the updates.
+        """
+        await until_reached(lambda: set_commands(self.bot))
+        if self.webhook_url:
+            url, secret = self.webhook_url, self.webhook_secret
+            await until_reached(lambda: self._set_webhook(url, secret))
+            return
+        await until_reached(lambda: self._delete_webhook())
+        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=True)
+
+    async def _set_webhook(self, url: str, secret: str | None) -> None:
+        """Tell Telegram where to post updates."""
+        await self.bot.set_webhook(url, secret_token=secret)
+
+    async def _delete_webhook(self) -> None:
+        """Long polling needs no webhook."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+
+    async def close(self) -> None:
+        """Close the bot's HTTP session."""
+        await self.bot.session.close()
+
+
+def attach(services: Services, settings: Settings, app: Any, *, webhook: bool) -> TelegramChannel:
+    """Build the bot on shared services; in webhook mode add its route to `app` (aiohttp).
+
+    Nothing here talks to Telegram: `TelegramChannel.run` does, in a task of its own.
+    """
+    bot = build_bot(settings)
+    dispatcher = build_dispatcher(services)
+    services.outbound.register(TELEGRAM, outbound_sender(bot))
+    digests.register(services.digests, bot)
+    if not webhook:
+        return TelegramChannel(bot, dispatcher, None, None)
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise SettingsError("setting WEBHOOK_URL and WEBHOOK_SECRET: both are needed for --webhook")
+    secret = settings.webhook_secret.get_secret_value()
+    # Answer Telegram only once the update is applied (see run_webhook).
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=False)
+    handler.register(app, path=settings.webhook_path)
+    return TelegramChannel(bot, dispatcher, f"{settings.webhook_url}{settings.webhook_path}", secret)
 
 
 async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None) -> None:

@@ -62,24 +62,27 @@ class TelegramDigests:
         self, address: str, name: str, data: bytes, caption: str, *, before_try: BeforeTry = None
     ) -> str:
         """sendDocument; the message id."""
-        document = BufferedInputFile(data, name)
-        sent = await self._call(address, before_try, lambda chat, timeout: self.bot.send_document(
-            chat, document, caption=caption, request_timeout=timeout))  # fmt: skip
-        return str(sent.message_id)
+        return await self._send_media(self.bot.send_document, address, name, data, caption, before_try)
 
     async def send_image(
         self, address: str, name: str, data: bytes, caption: str, *, before_try: BeforeTry = None
     ) -> str:
         """sendPhoto; the message id."""
-        photo = BufferedInputFile(data, name)
-        sent = await self._call(address, before_try, lambda chat, timeout: self.bot.send_photo(
-            chat, photo, caption=caption, request_timeout=timeout))  # fmt: skip
-        return str(sent.message_id)
+        return await self._send_media(self.bot.send_photo, address, name, data, caption, before_try)
 
     async def delete(self, address: str, message_id: str, *, before_try: BeforeTry = None) -> None:
         """deleteMessage."""
         await self._call(address, before_try, lambda chat, timeout: self.bot.delete_message(
             chat, int(message_id), request_timeout=timeout))  # fmt: skip
+
+    async def _send_media(
+        self, method: Any, address: str, name: str, data: bytes, caption: str, before_try: BeforeTry
+    ) -> str:
+        """A document or photo upload; the message id."""
+        media = BufferedInputFile(data, name)
+        sent = await self._call(address, before_try, lambda chat, timeout: method(
+            chat, media, caption=caption, request_timeout=timeout))  # fmt: skip
+        return str(sent.message_id)
 
     async def _call(self, address: str, before_try: BeforeTry, make: Callable[[int, int], Awaitable[T]]) -> T:
         """One call to the chat of a "tg:" key, paced and retried; `before_try` before each try."""

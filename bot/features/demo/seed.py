@@ -77,7 +77,8 @@ async def _villages(url: str, county: str | None) -> tuple[list[str], int]:
             stored = (await session.exec(select(func.max(Household.id)))).one() or 0
     finally:
         await database.dispose()
-    wanted = [a for a in rows if a.level == VILLAGE_LEVEL and (county is None or a.code.startswith(county))]
+    offered = [a for a in rows if a.level == VILLAGE_LEVEL and not a.retired]
+    wanted = [a for a in offered if county is None or a.code.startswith(county)]
     return [a.code for a in wanted], stored
 
 
@@ -107,7 +108,7 @@ async def _statuses(session: AsyncSession, record_ids: tuple[int, ...], househol
         if status != "new":
             when = household.created_at + timedelta(days=1 + record_id % 20)
             await followup.set_status(
-                session=session, record_id=record_id, status=status, actor=ACTOR, chat_id=None, now=when
+                session=session, record_id=record_id, status=status, actor=ACTOR, chat_key=None, now=when
             )
 
 

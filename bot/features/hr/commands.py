@@ -1,4 +1,4 @@
-"""The HR chat commands: /summary, /pending (paged, each record with its follow-up buttons), /export.
+"""The HR chat commands: /summary, /pending (paged, each record with its follow-up buttons), /export, /web.
 
 Each command checks, on stored state, what the sender may see in this chat (bot.features.hr.scope); a
 refusal gets a polite reply and an audit entry. Views and exports are audited too.
@@ -13,11 +13,13 @@ import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from bot.core.settings import load_settings
 from bot.features.access.rules import level_of
 from bot.features.hr import render
 from bot.features.hr.chat import HrFile
 from bot.features.hr.scope import REFUSED, Ctx, audit_entry, scope_id
 from bot.features.hr.tables import CHINA, export_columns, export_query, week_start
+from bot.features.sign_in import sign_in_link
 from storage.exports.xlsx import write_xlsx
 from storage.repositories import ratelimit
 from storage.repositories.export_rows import count_matching, stream_batches
@@ -146,8 +148,28 @@ def _workbook(ctx: Ctx, rows: list[tuple]) -> bytes:
     return buffer.getvalue()
 
 
+# ---------------------------------------------------------------- /web
+
+
+async def web_command(ctx: Ctx, arg: str) -> None:
+    """A one-time sign-in link to the HR console, in a private chat only (a group's members could use it)."""
+    settings = load_settings()  # the process's settings, read from the environment as at start-up
+    link = None
+    if ctx.here.private and ctx.here.staff:
+        link = await sign_in_link(
+            session=ctx.session, user_key=ctx.here.actor, settings=settings, now=datetime.now(UTC)
+        )
+    if link is None:
+        await ctx.chat.send(ctx.t.text("web.link.refused"))
+        await audit_entry(ctx, REFUSED, "command", "web", "action=web.link")
+        return
+    await audit_entry(ctx, "web.link", "user", None)
+    await ctx.chat.send(ctx.t.text("web.link.sent", {"link": link, "minutes": settings.web_link_minutes}))
+
+
 COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
     "summary": summary_command,
     "pending": pending_command,
     "export": export_command,
+    "web": web_command,
 }

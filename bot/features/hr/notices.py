@@ -4,7 +4,9 @@ status set by HR ──► hold a notice (storage.repositories.notices) ──�
     sender True  ──► told: the change's household_notified_at, the notice deleted
     sender False ──► (a WeChat window closed, no sender for that channel here) waits; HR sees
                      "not told yet" in /pending and the export
-household writes again (any turn: `register` hooks Effects.on_contact) ──► waiting notices sent
+household writes again (any turn: `register` hooks Effects.on_contact; only on channels whose
+    sender `holds`, e.g. 微信客服, so other channels' turns cost no lookup) ──► waiting notices sent
+every hour (bot.core.scheduler) ──► every waiting notice this process can reach is tried again
     sender raises ──► it may have arrived: never sent again ("failed"), HR still sees "not told yet"
 
 Only families that used the bot themselves (household.answered_by = "household") are told; the
@@ -65,11 +67,20 @@ async def deliver(outbound: Outbound, session: Any, notice_id: int) -> bool:
     return True
 
 
+async def retry_waiting(outbound: Outbound, session: Any) -> int:
+    """Try every waiting notice whose channel this process reaches (the hourly job); how many went out."""
+    told = 0
+    for notice_id, key in await notices.all_waiting(session=session):
+        if outbound.reaches(key):
+            told += await deliver(outbound, session, notice_id)
+    return told
+
+
 def register(effects: Effects, outbound: Outbound) -> None:
     """Send a household's waiting notices whenever it writes (the WeChat window is open again then)."""
 
     async def on_contact(*, key: str, session: Any, side_writes: Any) -> None:
-        if not outbound.reaches(key):
+        if not outbound.holds(key):  # a set lookup: the hot path of other channels stays as it was
             return
         waiting = await notices.waiting_for(session=session, channel_key=key)  # a read: no write turn
         if waiting:

@@ -25,7 +25,7 @@ WIDTHS = {
     "record_id": 10, "county": 10, "township": 12, "village": 12, "head_name": 10, "member_name": 10,
     "relation": 11, "sex": 6, "age": 6, "id_number": 21, "phone": 14, "household_status": 15, "kind": 14,
     "training_type": 18, "trade": 14, "outside_county_ok": 11, "contact_time": 13, "status": 14,
-    "status_note": 30, "created_at": 20,
+    "status_note": 30, "created_at": 20, "household_told": 12,
 }  # fmt: skip
 FULL_HEADERS = {"id_number": "hr.col.id_number_full", "phone": "hr.col.phone_full"}
 
@@ -138,7 +138,9 @@ def _definition(column: Any, layout: TableLayout, t: Translator) -> str:
     if column.where is None:
         headers = {c.id: c.headers[lang] for c in layout.columns}
         return t.text("hr.progress.sum", {"columns": t.text("hr.sep").join(headers[i] for i in column.sum)})
-    conditions = "; ".join(f"{name} = {', '.join(map(str, values))}" for name, values in column.where.items())
+    conditions = t.text("hr.progress.and").join(
+        _condition(name, values, t) for name, values in column.where.items()
+    )
     return t.text(
         "hr.progress.definition",
         {
@@ -147,6 +149,15 @@ def _definition(column: Any, layout: TableLayout, t: Translator) -> str:
             "conditions": conditions or t.text("hr.progress.all"),
         },
     )
+
+
+def _condition(field: str, values: Sequence[Any], t: Translator) -> str:
+    """One condition in the reader's words ("两后生：应届、往届"), never the layout's internal names."""
+    labels = value_labels(t).get(field, {})
+    words = [t.text("hr.progress.empty") if v is None else labels.get(str(v), str(v)) for v in values]
+    header = f"hr.col.{field}"
+    name = t.text(header) if header in t.messages or header in t.fallback else field
+    return t.text("hr.progress.condition", {"field": name, "values": t.text("hr.progress.or").join(words)})
 
 
 def write_progress(

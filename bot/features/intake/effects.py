@@ -12,8 +12,9 @@ from bot.core.effects import Effects
 from bot.features.access.rules import can
 from content.benefits import RuleSet, load_rules
 from content.eligibility import Profile, ProfileError, Result, evaluate, parse_profile
+from content.eligibility_json import result_json
 from content.i18n import Translator
-from dialogs.model import DEFAULT_LANGUAGE
+from dialogs.model import DEFAULT_LANGUAGE, Reply
 from storage.crypto import Cipher
 from storage.repositories import access as access_repo
 from storage.repositories import audit
@@ -23,12 +24,15 @@ from storage.submission import known_age
 log = logging.getLogger(__name__)
 
 EVENT = "intake_submitted"
+WORKER_CLAIMED = "intake_worker_claimed"  # "我是工作队员" pressed (content/flows/intake.yaml)
 CONSENT_TEXT_KEY = "intake.consent.text"  # the consent the user agreed to, in the intake catalog
 # 建档立卡: a 脱贫户 (lifted out) is a registered household that left poverty, so it stays registered;
 # 监测对象 may or may not have been registered, so that stays unknown, as does "unknown".
 REGISTERED_POOR = {"registered_poor": True, "lifted_out": True, "none": False}
 EDUCATION = {"junior_high_graduate", "senior_high_graduate", "in_school"}  # the rest is "other"
 ABLE_TO_WORK = {"full": True, "partial": True, "none": False}
+# 四（三） names 贫困户子女: a son or daughter of the household; a grandchild or "other" stays unknown.
+HOUSEHOLD_CHILD = {"child": True, "head": False, "spouse": False, "parent": False, "sibling": False}
 PLAN_KIND = {
     "technical_school": "technical_school",
     "vocational_training": "vocational_training",
@@ -40,6 +44,16 @@ PLAN_KIND = {
 def register(effects: Effects, *, cipher: Cipher, rules: Callable[[], RuleSet] = load_rules) -> None:
     """Handle `intake_submitted` events (data: flow, answers, submission) with this cipher."""
     effects.on(EVENT, partial(_on_intake_submitted, cipher=cipher, rules=rules))
+    effects.on(WORKER_CLAIMED, _on_worker_claimed)
+
+
+async def _on_worker_claimed(*, key: str, session: Any, **_: Any) -> list[Reply]:
+    """ "I am from the work team" without the role: say at once that the entry stays the household's own.
+
+    The same check decides again at submission (`checked_provenance`), for the village then chosen.
+    """
+    member = await access_repo.load_member(session=session, channel_key=key)
+    return [] if can(member, "worker.intake") else [Reply("intake.worker_no_role")]
 
 
 async def _on_intake_submitted(
@@ -143,6 +157,7 @@ def member_profile(
         "person": {
             "age": _age(member, as_of),
             "able_to_work": ABLE_TO_WORK.get(member.get("labour_capacity")),
+            "household_child": HOUSEHOLD_CHILD.get(member.get("relation")),
             "education": _education(member.get("education")),
             # A 两后生 by definition did not go on to senior high school or university.
             "continued_study": False if member.get("two_after") in ("current", "previous") else None,
@@ -158,24 +173,9 @@ def member_profile(
 
 
 def summarise(result: Result) -> dict[str, Any]:
-    """The evaluator's verdicts in a compact JSON-able form (texts are rendered by whoever shows them)."""
-    return {
-        "as_of": result.as_of.isoformat(),
-        "county": result.county,
-        "benefits": [
-            {
-                "id": benefit.id,
-                "eligible": benefit.eligible,
-                "amount_cny_per_year": benefit.amount_cny_per_year,
-                "missing": list(benefit.missing),
-                "reasons": [reason.code for reason in benefit.reasons],
-                "source": benefit.source,
-            }
-            for benefit in result.benefits
-        ],
-        "annual_total_cny": result.annual_total_cny,
-        "goals": dict(result.goals),
-    }
+    """The evaluator's result as stored with the intent record and sent to HR: the same JSON contract as
+    `outreach eligibility` (states on the day, history), notes as codes (rendered by whoever shows them)."""
+    return result_json(result)
 
 
 def _known(data: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

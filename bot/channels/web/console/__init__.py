@@ -1,0 +1,1 @@
+"""The county HR console: sign-in by one-time link, sessions with CSRF tokens, scoped pages."""
