@@ -47,7 +47,9 @@ RouteAdder = Callable[[web.Application, Services, Settings], None]
 # (is the channel configured?, "module:function") — the web channel is always on.
 CHANNEL_ROUTES: list[tuple[Callable[[Settings], bool], str]] = [
     (lambda settings: True, "bot.channels.web.app:add_routes"),
-]
+    (lambda settings: settings.wecom_app_enabled() or settings.wecom_kf_enabled(),
+     "bot.channels.wecom.server:add_wecom_routes"),
+]  # fmt: skip
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):

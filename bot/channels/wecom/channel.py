@@ -56,6 +56,7 @@ class WeComChannel:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sender: asyncio.Task[None] | None = None
     _cleaner: asyncio.Task[None] | None = None
+    _menu: asyncio.Task[bool] | None = None
 
     def add_routes(self, app: web.Application) -> None:
         """The callback URLs of the configured channels."""
@@ -76,8 +77,8 @@ class WeComChannel:
         self._cleaner = asyncio.create_task(
             every(HOUR, self.purge, self._stop, "wecom purge"), name="wecom purge"
         )
-        if self.app_api is not None:
-            await set_app_menu(self.app_api, self.settings.wecom_agent_id)
+        if self.app_api is not None:  # in the background: start-up does not wait for WeCom
+            self._menu = asyncio.create_task(set_app_menu(self.app_api, self.settings.wecom_agent_id))
 
     async def stop(self) -> None:
         """Stop the outbox (sends under way finish), the 客服 reader, and the HTTP session."""
