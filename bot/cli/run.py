@@ -157,6 +157,8 @@ def run_command(settings: Settings, *, webhook: bool, workers: int) -> int:
     """`outreach run`: the exit status (SettingsError and ContentError are the caller's to print)."""
     if workers > 1 and not webhook:
         raise SettingsError("--workers needs --webhook (long polling is one process)")
+    if workers > 1 and (settings.wecom_app_enabled() or settings.wecom_kf_enabled()):
+        raise SettingsError("--workers serves Telegram only: the WeCom channels run in one process")
     if workers > 1:
         from bot.channels.telegram.workers import serve_webhook_workers
 
