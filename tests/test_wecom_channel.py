@@ -77,6 +77,9 @@ async def test_concurrent_callers_share_one_token_fetch_and_limits_are_waited_ou
         await api.call("menu/create", {"button": [{"type": "click", "name": "x", "key": "menu"}]},
                        agentid=fake.agent_id)  # fmt: skip
         assert [code for path, code in fake.calls if path == "menu/create"] == [45009, -500, 0]
+        fake.expire_tokens()
+        media_id = await api.upload("file", "名单.xlsx", b"PK\x03\x04", "application/octet-stream")
+        assert media_id == fake.uploads[-1]["media_id"] and fake.gettoken_calls == 2
         bad = WeComAPI(http, fake.base_url, fake.corp_id, "wrong-secret")
         with pytest.raises(WeComError) as error:
             await bad.call("menu/create", {})
