@@ -161,11 +161,8 @@ def build_channel(services: Services, settings: Settings) -> WeComChannel | None
     if kf_on:
         assert settings.wecom_kf_secret is not None
         kf_api = WeComAPI(http, url, corp, settings.wecom_kf_secret.get_secret_value())
-    outbox = Outbox(
-        services.database,
-        services.cipher,
-        {APP: app_api, APP_FILE: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api},
-    )
+    apis = {APP: app_api, APP_FILE: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api}
+    outbox = Outbox(services.database, services.cipher, apis, writes=services.conversations.side_writes)
     dialogs = Dialogs(services, outbox, Receivers(settings.wecom_agent_id, settings.wecom_kf_open_kfid))
     kf_reader = (
         KfReader(kf_api, dialogs, services.database, settings.wecom_kf_open_kfid or "") if kf_api else None

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from bot.channels.wecom.api import WeComAPI, WeComError
@@ -44,6 +45,7 @@ KF_QUOTA = 5  # messages per customer message
 RETRY_S = (5.0, 30.0, 120.0, 600.0, 1800.0)  # waits after the 1st, 2nd, ... failed attempt
 POLL_S = 5.0  # look for due rows at least this often (retries, other processes' rows)
 CONCURRENT_USERS = 64
+BATCH = 10  # rows read at once per user (a turn queues a few)
 TASK_EXISTS = 42014  # a card's task_id was used: an earlier attempt got through
 KF_WINDOW_ERRORS = frozenset({95999, 95018, 95015})  # fake's placeholder; "session state"/"not in window"
 PATHS = {
@@ -70,8 +72,12 @@ class Outbox:
         apis: dict[str, WeComAPI | None],
         *,
         clock: Callable[[], float] = time.time,
+        writes: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
     ) -> None:
         self.database, self.cipher, self.apis, self.clock = database, cipher, apis, clock
+        # The conversation store's write turn: on SQLite our commits take turns with the dialogs'
+        # saves instead of making them wait on a busy file.
+        self.writes = writes
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -141,13 +147,8 @@ class Outbox:
         """Send the user's pending rows in order; stop at the first that cannot go now."""
         try:
             async with self._slots:
-                while True:
-                    async with self.database.session() as session:
-                        rows = await repo.pending_for(session=session, key=key, limit=1)
-                    if self._stopping or not rows or rows[0].next_attempt_at > self.clock():
-                        return
-                    if not await self._send_one(rows[0]):
-                        return
+                while await self._send_batch(key):
+                    pass
         except Exception:
             log.exception("WeCom outbox: sending to a user failed")
         finally:
@@ -155,6 +156,15 @@ class Outbox:
             if key in self._again:
                 self._again.discard(key)
                 self._start(key)
+
+    async def _send_batch(self, key: str) -> bool:
+        """Send the user's oldest pending rows (one read for several); True when more may wait."""
+        async with self.database.session() as session:
+            rows = await repo.pending_for(session=session, key=key, limit=BATCH)
+        for row in rows:
+            if self._stopping or row.next_attempt_at > self.clock() or not await self._send_one(row):
+                return False
+        return len(rows) == BATCH
 
     async def _send_one(self, row: WecomOutbox) -> bool:
         """Try one row; True when it is done with (sent or failed for good) and the next may go."""
@@ -208,7 +218,7 @@ class Outbox:
         counts_for: str | None = None,
     ) -> None:
         """Record an attempt's outcome (a sent 客服 message uses up one of the user's five)."""
-        async with self.database.session() as session:
+        async with self.writes(), self.database.session() as session:
             await repo.finish(
                 session=session, entry_id=entry_id, status=status, error=error, retry_at=retry_at,
                 counts_for=counts_for,
