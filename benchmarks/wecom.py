@@ -15,7 +15,8 @@ the dispatcher, the Bot API answered in process) on the same script and number o
 Acknowledgement under a slow send API: the fake's message/send takes `--send-seconds` per call;
 `--in-flight` new members send /start at once (first contacts: a user row is created), then
 /help and /menu at once while the first replies are still being sent; each callback's answer
-time is measured (WeCom allows 5 s; the target p99 is 1 s). This is repeated `--runs` times on fresh state; the medians of p50 and p99 are reported.
+time is measured (WeCom allows 5 s; the target p99 is 1 s). This is repeated `--runs` times on
+fresh state; the medians of p50 and p99 are reported.
 Last line: one JSON object.
 """
 
@@ -119,10 +120,10 @@ async def acknowledgements(args: argparse.Namespace) -> tuple[list[float], list[
         first = list(await asyncio.gather(*(step(fake, user, "/start") for user in members)))
         later = list(await asyncio.gather(*(step(fake, user, "/help") for user in members)))
         later += await asyncio.gather(*(step(fake, user, "/menu") for user in members))
-        answered = len(first) + len(later)
-        print(f"  {answered} callbacks answered while {len(fake.sent)} replies had gone out; "
-              f"first contacts p99 {throughput.percentile(first, 0.99) * 1000:.0f} ms, "
-              f"known members p99 {throughput.percentile(later, 0.99) * 1000:.0f} ms", flush=True)  # fmt: skip
+        answered, sent = len(first) + len(later), len(fake.sent)
+        first_p99, later_p99 = (throughput.percentile(times, 0.99) * 1000 for times in (first, later))
+        print(f"  {answered} callbacks answered while {sent} replies had gone out; first contacts "
+              f"p99 {first_p99:.0f} ms, known members p99 {later_p99:.0f} ms", flush=True)  # fmt: skip
     return first, later
 
 
