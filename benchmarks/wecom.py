@@ -113,7 +113,7 @@ async def telegram_throughput(args: argparse.Namespace, script: list[str]) -> fl
 
 async def acknowledgements(args: argparse.Namespace) -> tuple[list[float], list[float]]:
     """Answer times while sends take `send_seconds`: a wave of first contacts, then two of known members."""
-    async with wecom_stack(args.backend, args.postgres_url, args.send_seconds) as (fake, channel):
+    async with wecom_stack(args.backend, args.postgres_url, args.send_seconds) as (fake, _channel):
         for user in ("warm1", "warm2", "warm3"):  # the process's first statements, compiled once
             await step(fake, user, "/start")
         members = [f"slow{i}" for i in range(args.in_flight)]
