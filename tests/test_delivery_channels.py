@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli import access as cli_access
 from bot.cli.delivery import hr_add, hr_list, hr_remove
 from bot.features.access.rules import Member
 from bot.features.delivery.channel import DigestChannels
@@ -209,3 +210,15 @@ def test_the_cli_takes_keys_and_the_telegram_shorthand(migrated_sqlite_url: str,
     )
     assert out.err.count("\n") == 2 and "Traceback" not in out.err  # one line per error
     assert hr_remove(migrated_sqlite_url, COUNTY_A, "wecom:group:wrkA1") == 0
+
+
+def test_admins_of_any_channel_by_key_from_the_cli(migrated_sqlite_url: str, capsys) -> None:
+    assert cli_access.admin_add(migrated_sqlite_url, "wecom:lisi") == 0
+    assert cli_access.admin_add(migrated_sqlite_url, "wecom:group:wrkA1") == 2  # a group is no person
+    assert cli_access.admin_add(migrated_sqlite_url, "lisi") == 2
+    assert cli_access.users(migrated_sqlite_url) == 0
+    assert "\twecom:lisi\tadmin\tprovince:410000" in capsys.readouterr().out
+    assert cli_access.revoke(migrated_sqlite_url, "wecom:lisi") == 0
+    capsys.readouterr()
+    assert cli_access.users(migrated_sqlite_url) == 0
+    assert "wecom:lisi" not in capsys.readouterr().out  # no role left

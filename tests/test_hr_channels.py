@@ -108,7 +108,7 @@ async def household_writes(services: Services, text: str) -> None:
 
 async def test_a_notice_waits_for_a_closed_window_and_goes_out_at_the_next_contact(services):
     window = WeChatWindow()
-    services.outbound.register("wxkf", window, holds=True)
+    services.outbound.register("wxkf", window)  # holds by default, as every 微信客服 sender
     await household_writes(services, "你好")  # the first contact: the conversation exists
     chat = FakeHrChat(HR)
     await pending_texts(services, chat)
@@ -174,7 +174,7 @@ async def test_channels_that_do_not_hold_cost_no_lookup_per_turn_and_are_retried
     services, monkeypatch
 ):
     window = WeChatWindow()  # closed: this channel refuses, but registered without holds
-    services.outbound.register("wxkf", window)
+    services.outbound.register("wxkf", window, holds=False)
     chat = FakeHrChat(HR)
     await pending_texts(services, chat)
     record_id, _, buttons = chat.sent[0]

@@ -86,12 +86,21 @@ def _scope_error(role: str, level: str, code: str) -> str | None:
 # ---------------------------------------------------------------- members
 
 
-def admin_add(db_url: str, telegram_id: int, level: str = "province", code: str = "410000") -> int:
-    """Make a Telegram user an admin of a province or a city (the first admin starts here)."""
+def person_key(who: int | str) -> str | None:
+    """A person's key: a Telegram user id (int) or a channel key such as "wecom:zhangsan"; None if neither."""
+    from bot.core.identity import TELEGRAM, is_group, is_key, make_key
+
+    if isinstance(who, int):
+        return make_key(TELEGRAM, who)
+    return who if is_key(who) and not is_group(who) else None
+
+
+def admin_add(db_url: str, who: int | str, level: str = "province", code: str = "410000") -> int:
+    """Make a person (Telegram user id, or key) an admin of a province or a city (the first admin)."""
     error = _scope_error("admin", level, code)
-    if error:
-        return _fail(error)
-    key = f"tg:{telegram_id}"
+    key = person_key(who)
+    if error or key is None:
+        return _fail(error or f"--key {who}: a person's key such as wecom:<UserID> or tg:<user id>")
 
     async def work(session: Any) -> None:
         from storage.repositories.access import grant, load_member
@@ -128,9 +137,11 @@ def _member_line(user: Any, member: Any) -> str:
     return f"{telegram_id}\t{member.key}\t{member.role}\t{scopes}"
 
 
-def revoke(db_url: str, telegram_id: int) -> int:
-    """Take a user's role and scopes away at once and end their open dialog."""
-    key = f"tg:{telegram_id}"
+def revoke(db_url: str, who: int | str) -> int:
+    """Take a user's role and scopes away at once and end their open dialog (Telegram id or key)."""
+    key = person_key(who)
+    if key is None:
+        return _fail(f"--key {who}: a person's key such as wecom:<UserID> or tg:<user id>")
 
     async def work(session: Any) -> int | None:
         from sqlalchemy import delete
@@ -146,7 +157,7 @@ def revoke(db_url: str, telegram_id: int) -> int:
         return user_id
 
     if _run(db_url, work) is None:
-        return _fail(f"no user with Telegram id {telegram_id}", EXIT_NOT_FOUND)
+        return _fail(f"no user {key}", EXIT_NOT_FOUND)
     print(f"{key}\thousehold\t(scopes removed, dialog ended)")
     return EXIT_OK
 

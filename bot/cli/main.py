@@ -340,19 +340,33 @@ def _one_area(**codes: str | None) -> tuple[str, str]:
     return given[0]
 
 
+PERSON_KEY_HELP = "the person's key on another channel: wecom:<UserID>, ... (instead of --telegram-id)"
+
+
+def _person(telegram_id: int | None, key: str | None) -> int | str:
+    """--telegram-id (checked) or --key: exactly one."""
+    if (telegram_id is None) == (key is None):
+        typer.echo("error: give --telegram-id ID or --key KEY", err=True)
+        raise typer.Exit(2)
+    return checks.telegram_user_id(telegram_id) if telegram_id is not None else str(key)
+
+
 @admin_app.command("add")
 def admin_add(
-    telegram_id: Annotated[int, typer.Option("--telegram-id", help="the person's Telegram user id")],
+    telegram_id: Annotated[
+        int | None, typer.Option("--telegram-id", help="the person's Telegram user id")
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", help=PERSON_KEY_HELP)] = None,
     province: Annotated[str | None, typer.Option(help="6-digit province code (default 410000)")] = None,
     city: Annotated[str | None, typer.Option(help="6-digit city code")] = None,
 ) -> None:
-    """Make a Telegram user an administrator of a province or a city."""
+    """Make a person (Telegram, or any channel by key) an administrator of a province or a city."""
     from bot.cli.access import admin_add as run
 
-    checks.telegram_user_id(telegram_id)
+    who = _person(telegram_id, key)
     level, code = _one_area(province=province, city=city) if province or city else ("province", "410000")
     url = _db_url(_settings())
-    raise typer.Exit(run(url, telegram_id, level, checks.area(url, code, level)))
+    raise typer.Exit(run(url, who, level, checks.area(url, code, level)))
 
 
 @invite_app.callback()
@@ -406,13 +420,15 @@ def access_users() -> None:
 
 @app.command("revoke")
 def access_revoke(
-    telegram_id: Annotated[int, typer.Option("--telegram-id", help="the person's Telegram user id")],
+    telegram_id: Annotated[
+        int | None, typer.Option("--telegram-id", help="the person's Telegram user id")
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", help=PERSON_KEY_HELP)] = None,
 ) -> None:
     """Take a user's role and scopes away at once and end their open dialog."""
     from bot.cli.access import revoke as run
 
-    checks.telegram_user_id(telegram_id)
-    raise typer.Exit(run(_db_url(_settings()), telegram_id))
+    raise typer.Exit(run(_db_url(_settings()), _person(telegram_id, key)))
 
 
 @app.command("audit")

@@ -22,6 +22,10 @@ WECHAT_KF = "wxkf"
 WEB = "web"
 CONSOLE = "console"
 CHANNELS = (TELEGRAM, WECOM, WECHAT_KF, WEB, CONSOLE)
+# Channels that cannot reach a user at any time, only for a while after the user wrote (微信客服:
+# 48 hours and 5 messages; the web chat: while the page is open): bot.core.outbound retries what
+# it holds for them at their next contact.
+HOLDING_CHANNELS = frozenset({WECHAT_KF, WEB})
 GROUP_PREFIX = "group:"  # the id of a group chat's key, on channels whose ids do not tell groups apart
 
 

@@ -4,8 +4,9 @@ The core never imports a channel: each channel registers, at start-up, a sender 
 A sender returns False when it cannot deliver now (no such chat, a closed WeChat window), so
 the caller can keep the message for later and say so. A channel whose sender refuses for a while
 and then accepts again once the user writes (WeChat 微信客服: 48 hours / 5 messages after the
-user's last message) registers with `holds=True`: messages held for its users are retried at each
-of their turns. Other channels' held messages are retried by the hourly job only, so their turns
+user's last message; the web chat, read only while the user is on the page) holds: messages held
+for its users are retried at each of their turns. `holds` defaults to `identity.HOLDING_CHANNELS`
+("wxkf", "web"). Other channels' held messages are retried by the hourly job only, so their turns
 cost no lookup.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.core.identity import channel_of
+from bot.core.identity import HOLDING_CHANNELS, channel_of
 from dialogs.model import Reply
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,10 @@ class Outbound:
         self._senders: dict[str, Sender] = {}
         self._holding: set[str] = set()
 
-    def register(self, channel: str, sender: Sender, *, holds: bool = False) -> None:
+    def register(self, channel: str, sender: Sender, *, holds: bool | None = None) -> None:
         """Let `channel`'s keys receive messages through `sender`; `holds`: see the module docstring."""
         self._senders[channel] = sender
-        if holds:
+        if holds if holds is not None else channel in HOLDING_CHANNELS:
             self._holding.add(channel)
         else:
             self._holding.discard(channel)

@@ -1,1 +1,2 @@
-"""The county HR side: chat commands, follow-up buttons, reminders; tables for the CLI (tables.py)."""
+"""The county HR side, free of any channel: chat commands and follow-up buttons (router.py, through an
+HrChat a channel implements, chat.py), household notices (notices.py), reminders; tables for the CLI."""

@@ -12,12 +12,14 @@ prompt and the restored record as new messages instead of changed ones.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from bot.features.hr import render
 from bot.features.hr.chat import Keyboard
 from bot.features.hr.notices import notify_household
 from bot.features.hr.scope import REFUSED, Ctx, audit_entry
 from storage.models import utc_now
+from storage.models_followup import NoteWait
 from storage.repositories import followup as repo
 from storage.repositories.reports import area_names
 
@@ -131,21 +133,20 @@ async def press_no_note(ctx: Ctx, change_id: int) -> None:
         await show_record(ctx, wait.message_id, found[0])
 
 
-async def take_note(ctx: Ctx, text: str) -> bool:
-    """Store a text as the note the sender was asked for in this chat; False when none was asked."""
-    wait = await repo.take_note_wait(
-        session=ctx.session, chat_key=ctx.here.chat_key, actor=ctx.here.actor, now=time.time()
-    )
-    if wait is None:
-        return False
+async def take_note_wait(session: Any, chat_key: str, actor: str) -> NoteWait | None:
+    """The note this person was asked for in this chat, if one is awaited (taken: it is answered once)."""
+    return await repo.take_note_wait(session=session, chat_key=chat_key, actor=actor, now=time.time())
+
+
+async def save_note(ctx: Ctx, wait: NoteWait, text: str) -> None:
+    """Store a text as the note of the awaited status change (numbers in it masked)."""
     found = await repo.change_record(session=ctx.session, change_id=wait.change_id)
     county = await repo.county_of(session=ctx.session, record_id=found[0]) if found else None
     if found is None or county is None or not ctx.here.allows(SET_STATUS, county):
         await audit_entry(ctx, REFUSED, "intent_status_change", wait.change_id, f"action={SET_STATUS}")
-        return True
+        return
     await repo.attach_note(session=ctx.session, change_id=wait.change_id, note=repo.masked_note(text))
     await audit_entry(ctx, "hr.note", "intent_record", found[0])
     await ctx.chat.send(ctx.t.text("hr.note.saved", {"id": found[0]}))
     if wait.message_id is not None:
         await show_record(ctx, wait.message_id, found[0])
-    return True

@@ -48,7 +48,11 @@ async def handle_text(
     chat: HrChat, sender: Sender, text: str, *, session: Any, outbound: Outbound | None = None
 ) -> bool:
     """Take a text as the note this person was asked for here; False when none was asked."""
-    return await followup.take_note(await context(chat, sender, session=session, outbound=outbound), text)
+    wait = await followup.take_note_wait(session, chat.key, sender.actor)  # one lookup for other texts
+    if wait is None:
+        return False
+    await followup.save_note(await context(chat, sender, session=session, outbound=outbound), wait, text)
+    return True
 
 
 async def handle_press(
