@@ -162,6 +162,7 @@ class FakeWeCom:
     def __post_init__(self) -> None:
         self.offset = 0.0
         self.sent: list[Sent] = []
+        self._by_user: dict[str, list[Sent]] = {}
         self.card_updates: list[dict[str, Any]] = []
         self.menus: list[dict[str, Any]] = []
         self.uploads: list[dict[str, Any]] = []
@@ -239,7 +240,11 @@ class FakeWeCom:
 
     def messages_to(self, user: str) -> list[Sent]:
         """Messages sent to a member or customer, in order."""
-        return [m for m in self.sent if m.to == user]
+        return list(self._by_user.get(user, ()))
+
+    def _record(self, message: Sent) -> None:
+        self.sent.append(message)
+        self._by_user.setdefault(message.to, []).append(message)
 
     def last_message(self, user: str) -> Sent:
         """The last one."""
@@ -258,7 +263,7 @@ class FakeWeCom:
         """Wait until `count` messages were sent to `user`; return them all."""
         async with self._changed:
             await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self.messages_to(user)) >= count), timeout
+                self._changed.wait_for(lambda: len(self._by_user.get(user, ())) >= count), timeout
             )
         return self.messages_to(user)
 
@@ -460,7 +465,7 @@ class FakeWeCom:
         else:
             raise FakeError(BAD_PARAMETER, f"msgtype {kind} not faked")
         await self._delay()
-        self.sent.append(Sent(body["touser"], kind, body, "app", code))
+        self._record(Sent(body["touser"], kind, body, "app", code))
         result: dict[str, Any] = {"msgid": secrets.token_hex(8)}
         if code:
             result["response_code"] = code
@@ -488,7 +493,7 @@ class FakeWeCom:
             u["media_id"] for u in self.uploads
         }:
             raise FakeError(BAD_PARAMETER, "msgtype/media_id")
-        self.sent.append(Sent("group:" + body["chatid"], kind, body, "appchat"))
+        self._record(Sent("group:" + body["chatid"], kind, body, "appchat"))
         return {}
 
     async def _api_message_recall(self, request: web.Request) -> dict[str, Any]:
@@ -580,7 +585,7 @@ class FakeWeCom:
         _check_kf_message(body)
         await self._delay()
         customer.sent_since += 1
-        self.sent.append(Sent(body["touser"], body["msgtype"], body, "kf"))
+        self._record(Sent(body["touser"], body["msgtype"], body, "kf"))
         return {"msgid": secrets.token_hex(8)}
 
     async def _api_kf_send_msg_on_event(self, request: web.Request) -> dict[str, Any]:
@@ -590,7 +595,7 @@ class FakeWeCom:
         if found is None or self.now() - found[1] > WELCOME_S:
             raise FakeError(BAD_CODE, "invalid welcome code")
         _check_kf_message(body)
-        self.sent.append(Sent(found[0], body["msgtype"], body, "kf_welcome"))
+        self._record(Sent(found[0], body["msgtype"], body, "kf_welcome"))
         return {"msgid": secrets.token_hex(8)}
 
     async def _api_kf_add_contact_way(self, request: web.Request) -> dict[str, Any]:

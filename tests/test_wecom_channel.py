@@ -77,6 +77,9 @@ async def test_concurrent_callers_share_one_token_fetch_and_limits_are_waited_ou
         await api.call("menu/create", {"button": [{"type": "click", "name": "x", "key": "menu"}]},
                        agentid=fake.agent_id)  # fmt: skip
         assert [code for path, code in fake.calls if path == "menu/create"] == [45009, -500, 0]
+        fake.expire_tokens()
+        media_id = await api.upload("file", "名单.xlsx", b"PK\x03\x04", "application/octet-stream")
+        assert media_id == fake.uploads[-1]["media_id"] and fake.gettoken_calls == 2
         bad = WeComAPI(http, fake.base_url, fake.corp_id, "wrong-secret")
         with pytest.raises(WeComError) as error:
             await bad.call("menu/create", {})
@@ -152,7 +155,7 @@ async def test_a_restart_in_the_middle_of_a_page_applies_each_message_once(fake,
 
         async def crash_on_second(incoming):
             if len(applied) == 1:
-                raise RuntimeError("the process died here")
+                raise asyncio.CancelledError  # the process dies here (not an error the reader handles)
             applied.append(incoming.digest)
             return await original(incoming)
 
@@ -160,7 +163,7 @@ async def test_a_restart_in_the_middle_of_a_page_applies_each_message_once(fake,
         for text in ("/menu", "/help", "/language"):
             fake._customer_message("wmRestart", {"content": text})
         channel.dialogs.apply = crash_on_second  # type: ignore[method-assign]
-        with pytest.raises(RuntimeError):
+        with pytest.raises(asyncio.CancelledError):
             await reader.read()
         await settle(channel)
         first_run = list(applied)
@@ -178,6 +181,24 @@ async def test_a_restart_in_the_middle_of_a_page_applies_each_message_once(fake,
     # The page is read again from the saved cursor: /menu (applied before the crash) is skipped,
     # /help and /language are applied now.
     assert len(first_run) == 1 and results == [False, True, True]
+
+
+async def test_a_message_that_fails_is_answered_with_an_apology_and_the_stream_goes_on(fake, tmp_path):
+    async with wecom_bot(fake, wecom_settings(fake, tmp_path)) as channel:
+        family = Customer(fake, channel, "wmPoison")
+        await family.says("/menu")
+        original = channel.dialogs.apply
+
+        async def fail_on_help(incoming):
+            if incoming.user_input.value == "help":
+                raise RuntimeError("a bug")
+            return await original(incoming)
+
+        channel.dialogs.apply = fail_on_help  # type: ignore[method-assign]
+        fake._customer_message("wmPoison", {"content": "/help"})
+        after = await family.says("/language")
+        assert after[0].text == "抱歉，出了点问题。您填的内容没有丢，请再试一次。"
+        assert any("语言" in m.text or "Language" in m.text for m in after)
 
 
 async def test_empty_pages_with_has_more_are_followed(fake, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.fakewecom import FakeWeCom
@@ -18,6 +20,7 @@ async def fake():
 
 async def test_url_verification_and_forged_callbacks(fake, tmp_path):
     async with wecom_bot(fake, wecom_settings(fake, tmp_path)):
+        await fake.wait_until(lambda: bool(fake.menus))  # set at start-up, in the background
         answer = await fake.verify_url()
         assert answer.status == 200
         assert (await fake.verify_url(fake.kf_path)).status == 200
@@ -41,3 +44,31 @@ async def test_member_start_and_explainer_with_cards(fake, tmp_path):
         tuition, *_ = await member.press("tuition")
         assert fake.card_updates[0]["button"]["replace_name"] == "✓ 了解政策"
         assert "1700元" in tuition.text
+
+
+async def test_outreach_run_serves_the_wecom_callbacks_beside_the_web_pages(fake, tmp_path):
+    import os
+    import subprocess
+
+    from tests.test_cli import OUTREACH
+    from tests.test_web_run import free_port
+    from tests.web_support import WEB_KEY
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL"}}
+    env.update(DATA_DIR=str(tmp_path), WEB_PORT=str(port), DATA_KEY=WEB_KEY)
+    env.update({name.upper(): str(value) for name, value in fake.settings().items()})
+    process = subprocess.Popen([str(OUTREACH), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=tmp_path)  # fmt: skip
+    try:
+        lines = [await asyncio.to_thread(process.stdout.readline) for _ in range(2)]  # type: ignore[union-attr]
+        assert lines[0].startswith("web chat:"), lines
+        fake.bot_url = f"http://127.0.0.1:{port}"
+        assert (await fake.verify_url()).status == 200
+        assert (await fake.member_sends(MEMBER, "/start")).status == 200
+        await fake.wait_for_messages(MEMBER, 2, timeout=30)
+        assert "政策小助手" in fake.messages_to(MEMBER)[0].text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert "Traceback" not in process.stderr.read()  # type: ignore[union-attr]

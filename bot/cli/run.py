@@ -47,7 +47,9 @@ RouteAdder = Callable[[web.Application, Services, Settings], None]
 # (is the channel configured?, "module:function") — the web channel is always on.
 CHANNEL_ROUTES: list[tuple[Callable[[Settings], bool], str]] = [
     (lambda settings: True, "bot.channels.web.app:add_routes"),
-]
+    (lambda settings: settings.wecom_app_enabled() or settings.wecom_kf_enabled(),
+     "bot.channels.wecom.server:add_wecom_routes"),
+]  # fmt: skip
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
@@ -155,6 +157,8 @@ def run_command(settings: Settings, *, webhook: bool, workers: int) -> int:
     """`outreach run`: the exit status (SettingsError and ContentError are the caller's to print)."""
     if workers > 1 and not webhook:
         raise SettingsError("--workers needs --webhook (long polling is one process)")
+    if workers > 1 and (settings.wecom_app_enabled() or settings.wecom_kf_enabled()):
+        raise SettingsError("--workers serves Telegram only: the WeCom channels run in one process")
     if workers > 1:
         from bot.channels.telegram.workers import serve_webhook_workers
 

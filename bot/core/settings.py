@@ -73,8 +73,6 @@ class Settings(BaseSettings):
     wecom_kf_open_kfid: str | None = Field(default=None, description="open_kfid of the county's 客服账号")
     wecom_kf_link: str | None = Field(default=None, description="the 客服 contact link, for posters")
     wecom_api_url: str = Field(default=WECOM_DEFAULT_API_URL, description="WeCom API base URL")
-    wecom_host: str = "127.0.0.1"
-    wecom_port: int = Field(default=8081, ge=1, le=65535)
     wecom_app_path: str = "/wecom/app"
     wecom_kf_path: str = "/wecom/kf"
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -60,9 +60,15 @@ async def purge_seen(*, session: AsyncSession, before: float) -> int:
 
 
 async def add_messages(*, session: AsyncSession, key: str, kind: str, payloads: Sequence[str]) -> None:
-    """Queue encrypted payloads for `key`, in order."""
-    session.add_all(WecomOutbox(key=key, kind=kind, payload=payload) for payload in payloads)
-    await session.flush()
+    """Queue encrypted payloads for `key`, in order (one INSERT; ids grow in list order)."""
+    if not payloads:
+        return
+    rows = [
+        {"key": key, "kind": kind, "payload": payload, "status": PENDING, "attempts": 0,
+         "next_attempt_at": 0.0, "created_at": utc_now()}
+        for payload in payloads
+    ]  # fmt: skip
+    await session.exec(insert(WecomOutbox).values(rows))  # type: ignore[call-overload]
 
 
 async def release_held(*, session: AsyncSession, key: str) -> int:
@@ -75,21 +81,29 @@ async def release_held(*, session: AsyncSession, key: str) -> int:
     return int(result.rowcount or 0)
 
 
-async def due_messages(*, session: AsyncSession, now: float, limit: int = 500) -> list[WecomOutbox]:
-    """Pending entries whose time has come, oldest first."""
+async def pending_for(*, session: AsyncSession, key: str, limit: int | None = None) -> list[WecomOutbox]:
+    """The user's pending entries, oldest first (whatever their retry time)."""
+    query = select(WecomOutbox).where(WecomOutbox.key == key, WecomOutbox.status == PENDING)
+    return list((await session.exec(query.order_by(col(WecomOutbox.id)).limit(limit))).all())
+
+
+async def count_pending(*, session: AsyncSession, key: str) -> int:
+    """How many entries of the user wait to be sent."""
+    query = select(func.count()).where(WecomOutbox.key == key, WecomOutbox.status == PENDING)
+    return int((await session.exec(query)).one())
+
+
+async def due_keys(*, session: AsyncSession, now: float, limit: int = 500) -> list[str]:
+    """The users with pending entries whose time has come, the one waiting longest first."""
+    first = func.min(WecomOutbox.id)
     query = (
-        select(WecomOutbox)
+        select(WecomOutbox.key)
         .where(col(WecomOutbox.status) == PENDING, col(WecomOutbox.next_attempt_at) <= now)
-        .order_by(col(WecomOutbox.id))
+        .group_by(col(WecomOutbox.key))
+        .order_by(first)
         .limit(limit)
     )
     return list((await session.exec(query)).all())
-
-
-async def pending_for(*, session: AsyncSession, key: str) -> list[WecomOutbox]:
-    """The user's pending entries, oldest first (whatever their retry time)."""
-    query = select(WecomOutbox).where(WecomOutbox.key == key, WecomOutbox.status == PENDING)
-    return list((await session.exec(query.order_by(col(WecomOutbox.id)))).all())
 
 
 async def finish(

@@ -77,47 +77,54 @@ class WeComAPI:
 
     async def call(self, path: str, payload: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
         """POST `payload` (GET without one) to `path` with the access token; the JSON answer."""
+        method = "POST" if payload is not None else "GET"
+        return await self._with_token(
+            path, lambda token: self._request(method, path, {**params, "access_token": token}, json=payload)
+        )
+
+    async def upload(self, kind: str, filename: str, data: bytes, content_type: str) -> str:
+        """Upload a temporary file (kind: file or image, kept 3 days by WeCom); its media_id."""
+
+        def form() -> aiohttp.FormData:  # a form is used up by one request: a new one per attempt
+            built = aiohttp.FormData()
+            built.add_field("media", data, filename=filename, content_type=content_type)
+            return built
+
+        answer = await self._with_token(
+            "media/upload",
+            lambda token: self._request(
+                "POST", "media/upload", {"access_token": token, "type": kind}, data=form()
+            ),
+        )
+        return str(answer["media_id"])
+
+    async def _with_token(
+        self, path: str, attempt: Callable[[str], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """Run `attempt(token)`: once more with a new token on 40014/42001, again after waits on 45009/5xx."""
         refetched = False
-        attempt = 0
+        tries = 0
         while True:
             token = await self.token()
             try:
-                return await self._request(
-                    "POST" if payload is not None else "GET", path, {**params, "access_token": token}, payload
-                )
+                return await attempt(token)
             except WeComError as error:
                 if error.errcode in TOKEN_ERRORS and not refetched:
                     refetched = True
                     self._forget(token)
                     continue
-                if not _retryable(error) or attempt >= len(self.backoff):
+                if not _retryable(error) or tries >= len(self.backoff):
                     raise
-                log.warning(
-                    "WeCom %s: errcode %s, retrying in %ss", path, error.errcode, self.backoff[attempt]
-                )
-                await self._sleep(self.backoff[attempt])
-                attempt += 1
+                log.warning("WeCom %s: errcode %s, retrying in %ss", path, error.errcode, self.backoff[tries])
+                await self._sleep(self.backoff[tries])
+                tries += 1
 
-    async def upload(self, kind: str, filename: str, data: bytes, content_type: str) -> str:
-        """Upload a temporary file (kind: file or image) and return its media_id."""
-        form = aiohttp.FormData()
-        form.add_field("media", data, filename=filename, content_type=content_type)
-        token = await self.token()
-        url = f"{self.base_url}/media/upload"
-        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-        async with self.http.post(url, params={"access_token": token, "type": kind}, data=form,
-                                  timeout=timeout) as response:  # fmt: skip
-            body = await _json(response, "media/upload")
-        return str(body["media_id"])
-
-    async def _request(
-        self, method: str, path: str, params: dict[str, Any], payload: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    async def _request(self, method: str, path: str, params: dict[str, Any], **body: Any) -> dict[str, Any]:
         """One HTTP request; WeComError for an errcode, a 5xx (errcode -5xx) or a network failure (-1)."""
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         try:
             async with self.http.request(
-                method, f"{self.base_url}/{path}", params=params, json=payload, timeout=timeout
+                method, f"{self.base_url}/{path}", params=params, timeout=timeout, **body
             ) as response:
                 return await _json(response, path)
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -19,7 +19,7 @@ from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.channels.wecom.callbacks import CallbackEndpoint
 from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.dialog import Dialogs, Receivers
-from bot.channels.wecom.hr import handle_hr
+from bot.channels.wecom.hr import handle_hr, may_be_hr
 from bot.channels.wecom.inbound import Incoming, from_app
 from bot.channels.wecom.kf import KfReader
 from bot.channels.wecom.outbox import Outbox
@@ -52,9 +52,11 @@ class WeComChannel:
     app_api: WeComAPI | None
     kf_reader: KfReader | None
     endpoints: dict[str, CallbackEndpoint] = field(default_factory=dict)
+    note_takers: set[str] = field(default_factory=set)  # members who used an HR command or button
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sender: asyncio.Task[None] | None = None
     _cleaner: asyncio.Task[None] | None = None
+    _menu: asyncio.Task[bool] | None = None
 
     def add_routes(self, app: web.Application) -> None:
         """The callback URLs of the configured channels."""
@@ -75,8 +77,8 @@ class WeComChannel:
         self._cleaner = asyncio.create_task(
             every(HOUR, self.purge, self._stop, "wecom purge"), name="wecom purge"
         )
-        if self.app_api is not None:
-            await set_app_menu(self.app_api, self.settings.wecom_agent_id)
+        if self.app_api is not None:  # in the background: start-up does not wait for WeCom
+            self._menu = asyncio.create_task(set_app_menu(self.app_api, self.settings.wecom_agent_id))
 
     async def stop(self) -> None:
         """Stop the outbox (sends under way finish), the 客服 reader, and the HTTP session."""
@@ -109,6 +111,10 @@ class WeComChannel:
 
     async def _hr(self, incoming: Incoming) -> bool:
         """HR commands, buttons and notes (applied once); False for the dialogs' inputs."""
+        if not may_be_hr(incoming, self.note_takers):
+            return False
+        if incoming.user_input.kind != "text":
+            self.note_takers.add(incoming.key)
         async with self.services.database.session() as session:
             if await repo.was_seen(session=session, digest=incoming.digest):
                 return True
@@ -155,11 +161,8 @@ def build_channel(services: Services, settings: Settings) -> WeComChannel | None
     if kf_on:
         assert settings.wecom_kf_secret is not None
         kf_api = WeComAPI(http, url, corp, settings.wecom_kf_secret.get_secret_value())
-    outbox = Outbox(
-        services.database,
-        services.cipher,
-        {APP: app_api, APP_FILE: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api},
-    )
+    apis = {APP: app_api, APP_FILE: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api}
+    outbox = Outbox(services.database, services.cipher, apis, writes=services.conversations.side_writes)
     dialogs = Dialogs(services, outbox, Receivers(settings.wecom_agent_id, settings.wecom_kf_open_kfid))
     kf_reader = (
         KfReader(kf_api, dialogs, services.database, settings.wecom_kf_open_kfid or "") if kf_api else None

@@ -47,29 +47,30 @@ class Dialogs:
     async def apply(self, incoming: Incoming) -> bool:
         """Run one input; False when it had been applied before (or was not for the dialogs)."""
         services, key = self.services, incoming.key
-        async with services.conversations.open(key) as slot, services.database.session() as session:
-            if await repo.was_seen(session=session, digest=incoming.digest):
-                return False
-            if incoming.only_new and slot.state is not None:
-                return False  # opening the app again is not an input
+        async with services.conversations.open(key) as slot:
+            # Sessions are short or lazy: a pooled connection is held only while it is used, so
+            # a burst of callbacks waiting for their write turn does not drain the pool.
+            if await self._seen(incoming.digest) or (incoming.only_new and slot.state is not None):
+                return False  # delivered again; or the app opened again, which is not an input
             if parse_key(key).channel == WECHAT_KF and incoming.inbound:  # type: ignore[union-attr]
                 # Committed before the turn: features' contact hooks send held news through
                 # send_on_own during the turn, which must see the window open.
-                async with slot.side_writes():
+                async with slot.side_writes(), services.database.session() as session:
                     await repo.note_inbound(session=session, key=key, now=self.clock())
                     await repo.release_held(session=session, key=key)
                     await session.commit()
-            state, replies = await take_turn(
-                book=services.book, slot=slot, user_input=incoming.user_input, key=key,
-                default_lang=DEFAULT_LANGUAGE, effects=services.effects, session=session,
-                cipher=services.cipher,
-            )  # fmt: skip
-            translator = Translator(state.lang)
-            async with slot.side_writes():
-                await repo.mark_seen(session=session, digest=incoming.digest, now=self.clock())
-                await self._queue(session, incoming, translator, replies)
-                await session.commit()
-        self.outbox.wake()
+            async with services.database.session() as session:
+                state, replies = await take_turn(
+                    book=services.book, slot=slot, user_input=incoming.user_input, key=key,
+                    default_lang=DEFAULT_LANGUAGE, effects=services.effects, session=session,
+                    cipher=services.cipher,
+                )  # fmt: skip
+                translator = Translator(state.lang)
+                async with slot.side_writes():
+                    await repo.mark_seen(session=session, digest=incoming.digest, now=self.clock())
+                    await self._queue(session, incoming, translator, replies)
+                    await session.commit()
+        self.outbox.wake(key)
         return True
 
     async def _queue(
@@ -104,12 +105,17 @@ class Dialogs:
                 [self.to_customer(parsed.id, m) for m in render.kf_messages(translator, shown)],
             )
 
+    async def _seen(self, digest: str) -> bool:
+        """Whether an input was applied already (a short read of its own)."""
+        async with self.services.database.session() as session:
+            return await repo.was_seen(session=session, digest=digest)
+
     async def queue(self, key: str, kind: str, payloads: list[dict[str, Any]]) -> None:
         """Queue payloads in a transaction of their own and wake the sender (HR output)."""
         async with self.services.database.session() as session:
             await self._add(session, key, kind, payloads)
             await session.commit()
-        self.outbox.wake()
+        self.outbox.wake(key)
 
     async def queue_card_update(self, user_id: str, response_code: str, text: str) -> None:
         """Grey out a pressed card."""
@@ -160,14 +166,14 @@ class Dialogs:
                     return False
             await self._add(session, key, APP if parsed.channel == WECOM else KF, messages)
             await session.commit()
-        self.outbox.wake()
+        self.outbox.wake(key)
         return True
 
     async def _quota_left(self, session: Any, key: str, wanted: int) -> bool:
         """True when the customer's window is open for `wanted` more messages besides those queued."""
         # Queued rows first: a row sent between the two reads is then counted twice (refusing one
         # message too many), never not at all (one too many for WeCom).
-        queued = len(await repo.pending_for(session=session, key=key))
+        queued = await repo.count_pending(session=session, key=key)
         peer = await repo.load_peer(session=session, key=key)
         if peer is None:
             return False

@@ -80,6 +80,18 @@ class WeComHrChat:
         await self.dialogs.queue_card_update(self.user_id, self.response_code, text)
 
 
+def may_be_hr(incoming: Incoming, note_takers: set[str]) -> bool:
+    """Whether an input can be for the HR side, decided without the database: an HR command or
+    button, or a text of someone who used one in this process (only they can owe a note: the note
+    is asked for after a press of theirs here). Everything else goes straight to the dialogs."""
+    user_input = incoming.user_input
+    if user_input.kind == "command":
+        return user_input.value in COMMAND_NAMES
+    if incoming.button_id:
+        return is_ours(incoming.button_id)
+    return user_input.kind == "text" and incoming.key in note_takers
+
+
 async def handle_hr(dialogs: Dialogs, incoming: Incoming, session: Any) -> bool:
     """An HR command, an HR button or a note asked for; True when handled (the dialogs skip it)."""
     parsed = parse_key(incoming.key)

@@ -16,6 +16,7 @@ from typing import Any
 from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.channels.wecom.dialog import Dialogs
 from bot.channels.wecom.inbound import from_kf
+from dialogs.model import DEFAULT_LANGUAGE, Reply
 from storage.db import Database
 from storage.repositories import wecom as repo
 
@@ -98,7 +99,12 @@ class KfReader:
         incoming = from_kf(message)
         if incoming is None:
             return 0
-        return int(await self.dialogs.apply(incoming))
+        try:
+            return int(await self.dialogs.apply(incoming))
+        except Exception:  # one message that fails must not stop the stream for every household
+            log.exception("WeCom kf: a message could not be applied")
+            await self.dialogs.send_on_own(incoming.key, [Reply("core.error")], DEFAULT_LANGUAGE)
+            return 0
 
     def reading(self) -> bool:
         """True while a read is under way."""

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from bot.channels.wecom.api import WeComAPI, WeComError
@@ -44,6 +45,7 @@ KF_QUOTA = 5  # messages per customer message
 RETRY_S = (5.0, 30.0, 120.0, 600.0, 1800.0)  # waits after the 1st, 2nd, ... failed attempt
 POLL_S = 5.0  # look for due rows at least this often (retries, other processes' rows)
 CONCURRENT_USERS = 64
+BATCH = 10  # rows read at once per user (a turn queues a few)
 TASK_EXISTS = 42014  # a card's task_id was used: an earlier attempt got through
 KF_WINDOW_ERRORS = frozenset({95999, 95018, 95015})  # fake's placeholder; "session state"/"not in window"
 PATHS = {
@@ -70,12 +72,18 @@ class Outbox:
         apis: dict[str, WeComAPI | None],
         *,
         clock: Callable[[], float] = time.time,
+        writes: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
     ) -> None:
         self.database, self.cipher, self.apis, self.clock = database, cipher, apis, clock
+        # The conversation store's write turn: on SQLite our commits take turns with the dialogs'
+        # saves instead of making them wait on a busy file.
+        self.writes = writes
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENT_USERS)
+        self._stopping = False
+        self._again: set[str] = set()
 
     def seal(self, payload: dict[str, Any]) -> str:
         """A payload as stored: JSON encrypted with the data key."""
@@ -85,9 +93,12 @@ class Outbox:
         """A stored payload back."""
         return json.loads(self.cipher.decrypt(stored))
 
-    def wake(self) -> None:
-        """New rows are committed: look now instead of at the next poll."""
-        self._wake.set()
+    def wake(self, key: str | None = None) -> None:
+        """New rows of `key` are committed: send them now (without a key: look for any due rows)."""
+        if key is None:
+            self._wake.set()
+        else:
+            self._start(key)  # no query: the callback path stays short under load
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send due rows until `stop` is set, then wait for sends under way."""
@@ -99,6 +110,7 @@ class Outbox:
                 log.exception("WeCom outbox round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_first(self._wake, stop), POLL_S)
+        self._stopping = True  # senders finish the call under way and leave the rest for the next start
         await self.drain()
 
     async def drain(self) -> None:
@@ -111,38 +123,48 @@ class Outbox:
         if self._busy:
             return False
         async with self.database.session() as session:
-            return not await repo.due_messages(session=session, now=self.clock(), limit=1)
+            return not await repo.due_keys(session=session, now=self.clock(), limit=1)
 
     async def dispatch(self) -> int:
         """Start a sender for every user with due rows who has none running; how many started."""
         async with self.database.session() as session:
-            rows = await repo.due_messages(session=session, now=self.clock())
-        started = 0
-        for key in dict.fromkeys(row.key for row in rows):
+            keys = await repo.due_keys(session=session, now=self.clock())
+        return sum(self._start(key) for key in keys)
+
+    def _start(self, key: str) -> bool:
+        """Start sending the user's rows unless that is under way; True when started."""
+        if key in self._busy or self._stopping:
             if key in self._busy:
-                continue
-            self._busy.add(key)
-            task = asyncio.create_task(self._send_user(key))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started += 1
-        return started
+                self._again.add(key)  # rows committed while the sender was reading: look once more
+            return False
+        self._busy.add(key)
+        task = asyncio.create_task(self._send_user(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
 
     async def _send_user(self, key: str) -> None:
         """Send the user's pending rows in order; stop at the first that cannot go now."""
         try:
             async with self._slots:
-                while True:
-                    async with self.database.session() as session:
-                        rows = await repo.pending_for(session=session, key=key)
-                    if not rows or rows[0].next_attempt_at > self.clock():
-                        return
-                    if not await self._send_one(rows[0]):
-                        return
+                while await self._send_batch(key):
+                    pass
         except Exception:
             log.exception("WeCom outbox: sending to a user failed")
         finally:
             self._busy.discard(key)
+            if key in self._again:
+                self._again.discard(key)
+                self._start(key)
+
+    async def _send_batch(self, key: str) -> bool:
+        """Send the user's oldest pending rows (one read for several); True when more may wait."""
+        async with self.database.session() as session:
+            rows = await repo.pending_for(session=session, key=key, limit=BATCH)
+        for row in rows:
+            if self._stopping or row.next_attempt_at > self.clock() or not await self._send_one(row):
+                return False
+        return len(rows) == BATCH
 
     async def _send_one(self, row: WecomOutbox) -> bool:
         """Try one row; True when it is done with (sent or failed for good) and the next may go."""
@@ -196,7 +218,7 @@ class Outbox:
         counts_for: str | None = None,
     ) -> None:
         """Record an attempt's outcome (a sent 客服 message uses up one of the user's five)."""
-        async with self.database.session() as session:
+        async with self.writes(), self.database.session() as session:
             await repo.finish(
                 session=session, entry_id=entry_id, status=status, error=error, retry_at=retry_at,
                 counts_for=counts_for,

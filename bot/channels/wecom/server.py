@@ -1,19 +1,18 @@
-"""The WeCom callback routes for the process's aiohttp application, and a server of its own.
+"""The WeCom callback routes for the process's aiohttp application.
 
-`outreach run` composes one aiohttp application from each channel's route function;
-add_wecom_routes is the WeCom one. run_wecom serves WeCom alone (tests, a WeCom-only county).
+`outreach run` (bot/cli/run.py) composes one aiohttp application from each configured channel's
+route function; add_wecom_routes is the WeCom one: WECOM_APP_PATH and WECOM_KF_PATH on the
+address `outreach run` listens on (WEB_HOST:WEB_PORT, behind the county's HTTPS reverse proxy).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
 
 from bot.channels.wecom.channel import WeComChannel, build_channel
-from bot.core.scheduler import start_background, stop_background
-from bot.core.services import Services, open_services
+from bot.core.services import Services
 from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,28 +36,3 @@ def add_wecom_routes(app: web.Application, services: Services, settings: Setting
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
     return channel
-
-
-async def run_wecom(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
-    """Serve the WeCom callbacks on WECOM_HOST:WECOM_PORT until cancelled."""
-    services = await open_services(settings, production=True)
-    app = web.Application()
-    if add_wecom_routes(app, services, settings) is None:
-        await services.close()
-        from bot.core.settings import SettingsError
-
-        raise SettingsError("setting WECOM_AGENT_ID or WECOM_KF_SECRET: no WeCom channel is configured")
-    runner = web.AppRunner(app)
-    await runner.setup()
-    stop = asyncio.Event()
-    jobs = start_background(services, settings, stop)  # draft reminders, retention, HR digests
-    try:
-        await web.TCPSite(runner, settings.wecom_host, settings.wecom_port).start()
-        log.info("WeCom callbacks listening on %s:%s", settings.wecom_host, settings.wecom_port)
-        if ready is not None:
-            ready.set()
-        await asyncio.Event().wait()
-    finally:
-        await stop_background(jobs, stop)
-        await runner.cleanup()
-        await services.close()
