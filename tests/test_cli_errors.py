@@ -60,6 +60,8 @@ def test_bad_arguments_are_one_line(tmp_path, args, words):
         ({"LOG_LEVEL": "LOUD"}, ("LOG_LEVEL", "LOUD")),
         ({"DATA_DIR": "/proc/x"}, ("DATA_DIR", "/proc/x")),
         ({"DIGEST_INTERVAL_MINUTES": "abc"}, ("DIGEST_INTERVAL_MINUTES",)),
+        ({"DATA_KEY": ",,,"}, ("DATA_KEY", "no key")),
+        ({"WEBHOOK_SECRET": "bad secret!"}, ("WEBHOOK_SECRET",)),
     ],
 )
 def test_start_up_errors_are_one_line(tmp_path, env, words):

@@ -10,13 +10,15 @@ import pytest
 from content.benefits import load_rules
 from content.i18n import Translator
 
-OWNED = ("explain.", "check.", "core.", "hr.reminder")
+OWNED = ("explain.", "check.", "core.", "hr.reminder", "intake.")
 FORBIDDEN = (
     "各地自己定",  # 四（三）/（四） name provincial documents
     "可以免费上",  # 二 states a goal
     "会来问",  # the bot cannot promise visits
     "会按您选的时间打电话",
     "联系您吗",  # the intake forwards wishes; it cannot promise calls
+    "会打这个电话",
+    "会在您说的时间打电话",
     "盯着",
     "现在叫雨露计划",  # present tense about the transition
     "没收到今天的日期",

@@ -162,6 +162,8 @@ class Settings(BaseSettings):
             return None
         from storage.crypto import weak_secret  # here: keeps settings free of `cryptography`
 
+        if not _split_keys(value):  # only commas and blanks: a typo, not "unset"
+            raise ValueError("no key between the commas")
         for item in _split_keys(value):
             problem = weak_secret(item)
             if problem:
