@@ -32,7 +32,8 @@ def private_database(url: str) -> None:
     path = parse_url(url).sqlite_path
     if not path:
         return  # PostgreSQL, or an in-memory database
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not Path(path).parent.is_dir():
+        return  # a mistyped DATABASE_URL: SQLite's own "unable to open" names it, nothing is created
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
     os.close(descriptor)
     for companion in ("", "-wal", "-shm", "-journal"):  # SQLite copies the file's mode to these

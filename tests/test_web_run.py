@@ -148,6 +148,9 @@ async def test_one_process_serves_telegram_polling_and_the_web_chat(tmp_path):
             await _stop(task)
 
 
+SECRET = "s3cret-token-for-the-webhook-42"  # strong enough for the settings check
+
+
 async def test_telegram_webhook_on_the_shared_application(tmp_path):
     from bot.core.settings import load_settings
     from tests.fakebot import FakeBotAPI
@@ -158,7 +161,7 @@ async def test_telegram_webhook_on_the_shared_application(tmp_path):
         port = free_port()
         settings = load_settings(
             bot_token=fake.token, telegram_api_url=fake.base_url, data_dir=tmp_path, web_port=port,
-            webhook_port=port, webhook_url="https://bot.example.org", webhook_secret="s3cret-token",
+            webhook_port=port, webhook_url="https://bot.example.org", webhook_secret=SECRET,
             data_key=WEB_KEY,
         )  # fmt: skip
         task, _ = await _serving(settings, webhook=True)
@@ -170,7 +173,7 @@ async def test_telegram_webhook_on_the_shared_application(tmp_path):
                     await asyncio_sleep(0.1)
                 assert fake.webhook["url"] == "https://bot.example.org/telegram/webhook"
                 url = f"http://127.0.0.1:{port}/telegram/webhook"
-                for update_id, secret, status in ((1, "x", 401), (2, "s3cret-token", 200)):
+                for update_id, secret, status in ((1, "x", 401), (2, SECRET, 200)):
                     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
                     answer = await http.post(url, json=start_update(update_id), headers=headers)
                     assert answer.status == status, secret

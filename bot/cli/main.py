@@ -287,7 +287,13 @@ def _db_url(settings: Settings) -> str:
         _data_dir(settings)
     if settings.db_url.startswith("sqlite"):
         from storage.files import private_database
+        from storage.urls import parse_url
 
+        folder = Path(parse_url(settings.db_url).sqlite_path or ".").parent
+        if not folder.is_dir():  # checked here: SQLite's driver thread would add a traceback of its own
+            raise _fail(
+                OSError(f"cannot open the database (DATABASE_URL): unable to open {folder}: no such folder")
+            )
         private_database(settings.db_url)  # 0600 before anything opens it
     return settings.db_url
 
