@@ -53,7 +53,7 @@ def test_broken_content_stops_start_up_with_one_line_naming_it(tmp_path):
         " 'a message key is needed');"
         "book.load_book = mock.Mock(side_effect=err);"
         "import bot.core.services; bot.core.services.load_book = book.load_book;"
-        "from bot.cli.main import app;"
+        "from bot.cli.main import build_app; app = build_app();"
         "sys.argv = ['outreach', 'chat'];"
         "app()"
     )
