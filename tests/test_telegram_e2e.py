@@ -80,6 +80,22 @@ async def test_restart_mid_dialog_continues_where_it_was(fake, tmp_path, bot_dat
     assert "1700元" in messages[-1].text
 
 
+async def test_stopping_lets_the_update_in_hand_finish(fake, tmp_path, bot_database_url):
+    """Polling has moved Telegram's offset past an update in hand: cut off, it would never come again."""
+    settings = settings_for(fake, tmp_path, bot_database_url)
+    async with polling_bot(settings):
+        await say(fake, USER, "/start", expect=2)
+        fake.fail_next("sendMessage", delay=1.0)  # the reply is on its way when the bot is stopped
+        before = len(fake.messages_to(USER))
+        fake.user_presses(USER, fake.last_message(USER), button(fake.last_message(USER), "explain"))
+        await fake.wait_for(lambda: fake.calls("answerCallbackQuery"), what="the press in hand")
+    topics = (await fake.wait_for_messages(USER, before + 1))[-1]
+    assert "学费和助学金" in [row[0] for row in topics.buttons]
+    async with polling_bot(settings):  # the turn was saved: its buttons are the current ones
+        (tuition,) = await press(fake, USER, "tuition")
+    assert "1700元" in tuition.text
+
+
 @pytest.mark.parametrize(
     ("send", "expected"),
     [

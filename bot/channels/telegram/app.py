@@ -150,7 +150,10 @@ class TelegramChannel:
             await until_reached(lambda: self._set_webhook(url, secret))
             return
         await until_reached(lambda: self._delete_webhook())
-        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=True)
+        try:  # the bot's session stays open for the updates still in hand; close() ends it
+            await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False)
+        finally:
+            await _finish_handling(self.dispatcher)
 
     async def _set_webhook(self, url: str, secret: str | None) -> None:
         """Tell Telegram where to post updates."""
@@ -196,10 +199,26 @@ async def run_polling(settings: Settings, *, ready: asyncio.Event | None = None)
         await until_reached(lambda: _no_webhook(bot))
         if ready is not None:
             dispatcher.startup.register(lambda: ready.set())
-        await dispatcher.start_polling(bot, handle_signals=ready is None, close_bot_session=True)
+        await dispatcher.start_polling(bot, handle_signals=ready is None, close_bot_session=False)
     finally:
+        await _finish_handling(dispatcher)
+        await bot.session.close()
         await stop_background(jobs, stop)
         await services.close()
+
+
+HANDLING_GRACE_SECONDS = 10.0
+
+
+async def _finish_handling(dispatcher: Dispatcher) -> None:
+    """Let the updates already taken from Telegram finish before the store closes.
+
+    Polling hands each update to a task of its own and has already moved Telegram's offset past it,
+    so an update cut off by the shutdown would never come again: it would be lost, not retried.
+    """
+    handling = [task for task in getattr(dispatcher, "_handle_update_tasks", ()) if not task.done()]
+    if handling:
+        await asyncio.wait(handling, timeout=HANDLING_GRACE_SECONDS)
 
 
 async def run_webhook(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
