@@ -43,8 +43,7 @@ def hr_add(
     """Send a county's digests to a chat (also re-enables a removed or broken one)."""
     from bot.cli.delivery import hr_add as run
 
-    url = common.settings_and_db()[1]
-    raise typer.Exit(run(url, checks.area(url, county, "county"), to if to is not None else chat))
+    raise typer.Exit(run(*_county_and_chat(county, to, chat)))
 
 
 def hr_list(
@@ -64,5 +63,10 @@ def hr_remove(
     """Stop sending a county's digests to a chat."""
     from bot.cli.delivery import hr_remove as run
 
+    raise typer.Exit(run(*_county_and_chat(county, to, chat)))
+
+
+def _county_and_chat(county: str, to: str | None, chat: str | None) -> tuple[str, str, str | None]:
+    """The database URL, the checked county code and the chat (`--to`, else Telegram's `--chat`)."""
     url = common.settings_and_db()[1]
-    raise typer.Exit(run(url, checks.area(url, county, "county"), to if to is not None else chat))
+    return url, checks.area(url, county, "county"), to if to is not None else chat
