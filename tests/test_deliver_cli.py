@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -141,3 +142,26 @@ def _recording(closed: list[str], name: str):
         closed.append(name)
 
     return close
+
+
+async def test_deliver_runs_until_sigterm_and_closes_cleanly(tmp_path):
+    async with FakeWeCom() as fake:
+        settings = wecom_settings(fake, tmp_path)
+        services = await open_services(settings)
+        try:
+            await submit(services.database, services.cipher, submission(VILLAGE_A, "王建国", "王小明", 1))
+        finally:
+            await services.close()
+        assert await asyncio.to_thread(hr_add, settings.db_url, COUNTY_A, "wecom:hr_lankao") == 0
+        env = {name.upper(): str(value) for name, value in fake.settings().items() if name in APP_SETTINGS}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", DELIVER_ONCE.replace("'--once'", ""),
+            env=clean_environ(tmp_path, DIGEST_MIN_RECORDS="1", PYTHONWARNINGS="always", **env),
+            cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await fake.wait_until(lambda: any(m.msgtype == "image" for m in fake.messages_to("hr_lankao")), 60)
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "Unclosed" not in err.decode() and "Traceback" not in err.decode()
+    assert "aiogram imported: False" in err.decode()
