@@ -108,7 +108,10 @@ def _load_flow(path: Path, content_dir: Path) -> tuple[Flow, dict[str, Any]]:
     start = str(data.get("start") or next(iter(steps)))
     if start not in steps:
         raise ContentError(path, f"flow '{data['id']}'", "start", f"no step '{start}'")
-    flow = Flow(id=str(data["id"]), start=start, steps=steps, resumable=bool(data.get("resumable")))
+    flow = Flow(
+        id=str(data["id"]), start=start, steps=steps, resumable=bool(data.get("resumable")),
+        link_notice=data.get("link_notice"),
+    )  # fmt: skip
     return flow, data
 
 
@@ -205,6 +208,7 @@ def _check_links(book: Book, content_dir: Path) -> None:
     known = hooks.known()
     for flow in book.flows.values():
         path = content_dir / "flows" / f"{flow.id}.yaml"
+        _check_name(path, f"flow '{flow.id}'", "link_notice", flow.link_notice, known["compute"])
         for step in flow.steps.values():
             where = f"step '{step.id}'"
             targets = [("next", step.next)] + [(f"choices.{c.id}.goto", c.goto) for c in step.choices]

@@ -102,9 +102,21 @@ def _current_key(book: Book, state: State) -> str | None:
 
 def deep_link_village(index: AreaIndex, data: Mapping[str, Any]) -> Place | None:
     """The offered village named by a `v_<12 digits>` start payload."""
+    place = _linked_village(index, data)
+    return place if place is not None and not place.retired else None
+
+
+def retired_deep_link_village(index: AreaIndex, data: Mapping[str, Any]) -> Place | None:
+    """The village a `v_<12 digits>` start payload names when it is retired (an import left it out)."""
+    place = _linked_village(index, data)
+    return place if place is not None and place.retired else None
+
+
+def _linked_village(index: AreaIndex, data: Mapping[str, Any]) -> Place | None:
+    """The village, offered or retired, named by a `v_<12 digits>` start payload."""
     match = DEEP_LINK.fullmatch(str(data.get("start_payload") or ""))
     place = index.get(match.group(1)) if match else None
-    return place if place is not None and place.level == VILLAGE and not place.retired else None
+    return place if place is not None and place.level == VILLAGE else None
 
 
 def _province(index: AreaIndex, answers: Mapping[str, Any]) -> Place | None:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from dialogs import hooks, validators
 from dialogs.drafts import restore, stash, unfinished
 from dialogs.labels import typed_choice
-from dialogs.model import LANGUAGES, Book, Choice, Event, Flow, Input, Option, Reply, State, Step
+from dialogs.model import LANGUAGES, Book, Choice, Event, Flow, Input, Option, Ref, Reply, State, Step
 
 PAGE_SIZE = 10  # one screen of buttons on a small phone; longer lists (villages) are paged
 MAX_TEXT_LENGTH = 1000
@@ -105,15 +105,17 @@ def _start(book: Book, state: State, payload: str, out: list[Output]) -> None:
     if payload:
         state.data["start_payload"] = payload[:64]
         out.append(Event("deep_link", (("payload", payload[:64]),)))
+    target = _deep_link_flow(book, payload)
     if unfinished(book, state):
+        _link_notice(book, state, target, out)
         _offer_resume(state, out)
         return
-    target = _deep_link_flow(book, payload)
     # A plain /start, or a link into a flow with a kept draft, offers the draft back.
     waiting = target if target in state.drafts else None if payload else next(iter(state.drafts), None)
     if waiting is not None and waiting in book.flows:
         stash(book, state)
         restore(state, waiting)
+        _link_notice(book, state, target, out)
         _offer_resume(state, out)
         return
     out.append(Reply("core.welcome"))
@@ -126,6 +128,22 @@ def _deep_link_flow(book: Book, payload: str) -> str | None:
         if payload.startswith(prefix) and flow_id in book.flows:
             return flow_id
     return None
+
+
+def _link_notice(book: Book, state: State, target: str | None, out: list[Output]) -> None:
+    """A deep link into the flow whose draft is offered back: what the flow says about the link.
+
+    Its first screen says it when the flow is entered afresh; a draft past that screen would
+    otherwise take the link in silence (e.g. a poster's village that is no longer in the list).
+    Once said, the link is used up: starting over does not say it again.
+    """
+    flow = book.flows.get(state.flow or "")
+    if flow is None or flow.id != target or flow.link_notice is None:
+        return
+    notice = hooks.compute(flow.link_notice)(book, state).get("notice")
+    if isinstance(notice, Ref):
+        out.append(Reply(notice.key, notice.params))
+        state.data.pop("start_payload", None)
 
 
 def _cancel(book: Book, state: State, out: list[Output]) -> None:

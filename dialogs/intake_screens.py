@@ -32,6 +32,7 @@ from dialogs.intake import (
     STATUS,
     TRADE,
     TRAINING,
+    VILLAGE,
     WHO,
     is_child,
     masked_household_number,
@@ -44,6 +45,7 @@ from dialogs.intake_members import current, members
 from dialogs.model import Book, Choice, Items, Ref, State
 
 UNKNOWN = Ref("intake.unknown")
+POSTER_PLACE, POSTER_RETIRED = "intake.poster_place", "intake.poster_retired"
 NOT_GIVEN = Ref("intake.not_given")
 # Answers are shown with their button's label (intake.a.<prefix><value>).
 EDUCATION_LABELS = {"junior_high_graduate": "junior", "senior_high_graduate": "senior"}
@@ -73,17 +75,43 @@ def _params(**params: Any) -> tuple[tuple[str, Any], ...]:
 
 @hooks.computes("intake_start")
 def start_params(book: Book, state: State) -> dict[str, Any]:
-    """The first question names the village of the poster scanned, or says its code was not found."""
+    """The first question names the village of the poster scanned, or says why it is not taken."""
+    return {"place": _poster_place(book, state) or ""}
+
+
+@hooks.computes("intake_link_notice")
+def link_notice(book: Book, state: State) -> dict[str, Any]:
+    """A poster scanned while an intake is under way: why its village is not taken, or nothing.
+
+    Nothing when the first screen comes next (it says so itself), when the intake has a village
+    already (that answer stands, whatever the poster), or when the poster's village is offered.
+    """
+    flow = book.flows.get(state.flow or "")
+    if flow is None or state.step == flow.start or VILLAGE in state.answers:
+        return {}
+    place = _poster_place(book, state)
+    if place is None or place.key == POSTER_PLACE:
+        return {}
+    if place.key == POSTER_RETIRED:  # the same words, and that the draft is kept
+        return {"notice": Ref("intake.poster_retired_draft", place.params)}
+    return {"notice": Ref("intake.poster_unknown_draft", place.params)}
+
+
+def _poster_place(book: Book, state: State) -> Ref | None:
+    """What a poster's code says: its village; a village no longer in the list; a code not found."""
     payload = str(state.data.get("start_payload") or "")
     if not payload.startswith(areas.POSTER_PREFIX):
-        return {"place": ""}
+        return None
     index = areas.index_of(book)
     village = areas.deep_link_village(index, state.data)
-    if village is None:
-        return {"place": Ref("intake.poster_unknown", _params(code=payload[: areas.MAX_SHOWN_TEXT]))}
-    township = index.get(village.parent_code)
-    names = _params(township=township.name if township else "", village=village.name)
-    return {"place": Ref("intake.poster_place", names)}
+    place = village or areas.retired_deep_link_village(index, state.data)
+    if place is None:
+        return Ref("intake.poster_unknown", _params(code=payload[: areas.MAX_SHOWN_TEXT]))
+    township = index.get(place.parent_code)
+    names = _params(township=township.name if township else "", village=place.name)
+    if village is not None:
+        return Ref("intake.poster_place", names)
+    return Ref("intake.poster_retired", names)
 
 
 # ---------------------------------------------------------------- a member

@@ -101,6 +101,9 @@ class Flow:
     start: str
     steps: dict[str, Step]
     resumable: bool = False  # offer "continue / start over" when the user comes back
+    # A compute hook for a deep link into the flow that finds a draft of it: {"notice": Ref} is said
+    # before "continue / start over" (and the link is used up), {} says nothing.
+    link_notice: str | None = None
 
 
 @dataclass(frozen=True)

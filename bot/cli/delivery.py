@@ -3,13 +3,20 @@
 A chat is named by its key (`--to tg:-1001234`, `--to wecom:group:abc`); `--chat -1001234` is the
 Telegram shorthand. Audit entries name the chat's channel.
 
-Free of typer; only `deliver` imports aiogram (it talks to Telegram). Each brings the schema up to
-date first. What they print is for operators, in English, as the other admin commands do.
+`deliver` serves every configured digest channel: Telegram when BOT_TOKEN is set, the WeCom app
+("wecom:<UserID>", "wecom:group:<chatid>") when its settings are complete. The 1/20 November
+progress-table reminders (bot/features/hr/reminders.py) are not sent here: `outreach run` sends
+them through the same channels (it serves every channel these settings configure), and a second
+sender would only race it on the mask backfill that runs first.
+
+Free of typer; only `deliver` imports aiogram, and only with BOT_TOKEN set. Each brings the schema
+up to date first. What they print is for operators, in English, as the other admin commands do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import re
 import signal
@@ -22,26 +29,32 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 def deliver(settings: Any, db_url: str, *, once: bool) -> int:
     """Run the delivery worker until stopped (or, with `once`, until nothing waits)."""
-    if settings.bot_token is None:
-        return _fail("setting BOT_TOKEN: needed to deliver digests on Telegram")
+    from bot.core.settings import SettingsError
+    from bot.features.delivery.config import load_delivery_config
+
+    try:
+        wecom = settings.wecom_app_enabled()  # a partial WeCom app configuration is a one-line error
+        load_delivery_config(settings)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if settings.bot_token is None and not wecom:
+        return _fail(
+            "setting BOT_TOKEN or WECOM_*: needed to deliver digests (Telegram, or the WeCom app: "
+            "WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_APP_SECRET, WECOM_CALLBACK_TOKEN, WECOM_CALLBACK_AES_KEY)"
+        )
     from storage import migrate
 
     migrate.upgrade(db_url)
-    asyncio.run(_deliver(settings, once))
+    asyncio.run(_deliver(settings, once, wecom=wecom))
     return EXIT_OK
 
 
-async def _deliver(settings: Any, once: bool) -> None:
-    """Build the bot and run or drain the worker; SIGTERM and SIGINT stop it between steps."""
-    from bot.channels.telegram import digests
-    from bot.channels.telegram.app import build_bot
-    from bot.features.delivery.channel import DigestChannels
+async def _deliver(settings: Any, once: bool, *, wecom: bool) -> None:
+    """Open the channels and run or drain the worker; SIGTERM and SIGINT stop it between steps."""
     from bot.features.delivery.worker import drain_delivery, run_delivery
 
-    bot = build_bot(settings)
-    channels = DigestChannels()
-    digests.register(channels, bot)
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        channels = await _digest_channels(settings, stack, wecom=wecom)
         if once:
             await drain_delivery(settings, channels)
             return
@@ -49,8 +62,36 @@ async def _deliver(settings: Any, once: bool) -> None:
         for signum in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
         await run_delivery(settings, channels, stop=stop)
-    finally:
-        await bot.session.close()
+
+
+async def _digest_channels(settings: Any, stack: contextlib.AsyncExitStack, *, wecom: bool) -> Any:
+    """The digest channels the settings configure, their connections closed by `stack`.
+
+    Telegram (aiogram is imported only then) when BOT_TOKEN is set; the WeCom app, on one HTTP
+    session at WECOM_API_URL, when its settings are complete. The channels never import each
+    other: this is where they are put side by side.
+    """
+    from bot.features.delivery.channel import DigestChannels
+
+    channels = DigestChannels()
+    if settings.bot_token is not None:
+        from bot.channels.telegram import digests as telegram
+        from bot.channels.telegram.app import build_bot
+
+        bot = build_bot(settings)
+        stack.push_async_callback(bot.session.close)
+        telegram.register(channels, bot)
+    if wecom:
+        import aiohttp
+
+        from bot.channels.wecom import digests as wecom_digests
+        from bot.channels.wecom.api import WeComAPI
+
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        secret = settings.wecom_app_secret.get_secret_value()
+        api = WeComAPI(http, settings.wecom_api_url, settings.wecom_corp_id, secret)
+        wecom_digests.register(channels, api, settings.wecom_agent_id)
+    return channels
 
 
 def hr_add(db_url: str, county: str, chat: str | int | None) -> int:
