@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
 def deliver(
     once: Annotated[bool, typer.Option("--once", help="send everything that waits, then exit")] = False,
 ) -> None:
-    """Send the county HR offices their digests until stopped (on every configured channel)."""
+    """Send the county HR offices their digests until stopped: on Telegram (BOT_TOKEN) and/or the WeCom app
+    (its WECOM_* settings), whichever are configured."""
     from bot.cli.delivery import deliver as run
 
     settings, url = common.settings_and_db()
