@@ -1,7 +1,7 @@
 """A poster of a village the official list no longer has (retired by `outreach areas import`), or of a code
 never known: the household is told in its language and chooses its village; a draft under way is kept.
 
-On the engine, on the console (`outreach chat`), and on 微信客服 against the fake WeCom.
+On the engine, on the console (`outreach chat`), on 微信客服 against the fake WeCom, and in the web chat.
 """
 
 from __future__ import annotations
@@ -153,3 +153,18 @@ async def test_wechat_kf_says_it_on_the_welcome_and_during_an_intake(tmp_path, b
             assert RETIRED_ZH in texts(again) and KEPT_ZH in texts(again)
             (county,) = await family.press("continue")
             assert "哪个县" in county.text
+
+
+async def test_the_web_chat_says_it_in_a_real_browser(tmp_path):
+    from tests.web_support import PHONE, browser, web_server, web_settings
+
+    settings = web_settings(tmp_path, f"sqlite:///{tmp_path / 'outreach.sqlite3'}")
+    await asyncio.to_thread(retire_nanjiapo, settings.db_url, tmp_path)
+    async with web_server(settings) as server, browser() as chromium:
+        context = await chromium.new_context(viewport=PHONE, locale="zh-CN")
+        page = await context.new_page()
+        await page.goto(f"{server.url}/c/?v={NANJIAPO}")
+        assert NANJIAPO not in page.url  # the code still leaves the address
+        shown = await page.locator(".msg.bot").all_inner_texts()
+        assert any(RETIRED_ZH in message for message in shown)
+        await context.close()
