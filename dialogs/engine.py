@@ -14,11 +14,12 @@ inputs and renders the replies it returns; the state it returns is saved by the 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from dialogs import hooks, validators
 from dialogs.drafts import restore, stash, unfinished
-from dialogs.labels import typed_choice
+from dialogs.labels import typed_choice, typed_number
 from dialogs.model import LANGUAGES, Book, Choice, Event, Flow, Input, Option, Ref, Reply, State, Step
 
 PAGE_SIZE = 10  # one screen of buttons on a small phone; longer lists (villages) are paged
@@ -498,7 +499,7 @@ def _question(book: Book, state: State, flow: Flow, step: Step) -> Reply:
         options=_options(book, state, flow, step),
         token=state.seq,
         cite=_citations(book, step),
-        typed=step.input == "text" or (step.input != "choice" and validators.numeric(step.validate)),
+        typed=_typed_answer(step),
     )
 
 
@@ -540,16 +541,50 @@ def _clause_replies(book: Book, state: State, step: Step) -> list[Output]:
 # ---------------------------------------------------------------- small helpers
 
 
-def _pressed(book: Book, state: State, user_input: Input) -> Input:
-    """An input to an open question (language, resume, cancel): typed labels press their button."""
-    if user_input.kind != "text":
-        return user_input
-    options = {
+def _mode_options(state: State) -> tuple[Option, ...]:
+    """The buttons of the open question (language, resume, cancel); none outside one."""
+    return {
         "language": tuple(Option(LANGUAGE_PREFIX + lang, f"lang.{lang}") for lang in LANGUAGES),
         "resume": resume_question(state).options,
         "cancel": (Option(DISCARD, "core.discard"), Option(CONTINUE, "core.keep_going")),
     }.get(state.mode or "", ())
-    return typed_choice(book, state, user_input.value, options) or user_input
+
+
+def _pressed(book: Book, state: State, user_input: Input) -> Input:
+    """An input to an open question (language, resume, cancel): typed labels press their button."""
+    if user_input.kind != "text":
+        return user_input
+    return typed_choice(book, state, user_input.value, _mode_options(state)) or user_input
+
+
+def numbered(book: Book, state: State, user_input: Input) -> Input:
+    """A typed number as a press of that button of the question now open (1 is the first), for
+    channels that show buttons numbered or cannot show them at all (WeCom's 微工作台); where the
+    question takes a typed answer (an age, a phone number), the number stays the answer."""
+    number = typed_number(user_input.value) if user_input.kind == "text" else None
+    if number is None:
+        return user_input
+    state = copy.deepcopy(state)  # reading the options clamps the page
+    options, typed = _open_question(book, state)
+    if typed or not 1 <= number <= len(options):
+        return user_input
+    return replace(Input.choice(options[number - 1].id, state.seq), today=user_input.today)
+
+
+def _open_question(book: Book, state: State) -> tuple[tuple[Option, ...], bool]:
+    """The buttons of the question the user sees now, and whether its answer is typed."""
+    if state.mode:
+        return _mode_options(state), False
+    flow = book.flows.get(state.flow or "")
+    if flow is None:
+        return (), False
+    step = _current_step(book, state)
+    return _options(book, state, flow, step), _typed_answer(step)
+
+
+def _typed_answer(step: Step) -> bool:
+    """Whether a step's answer is typed (a name, an age) rather than chosen."""
+    return step.input == "text" or (step.input != "choice" and validators.numeric(step.validate))
 
 
 def _answers(state: State, user_input: Input, allowed: tuple[str, ...]) -> bool:

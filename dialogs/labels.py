@@ -24,3 +24,9 @@ def typed_choice(book: Book, state: State, text: str, options: tuple[Option, ...
         return None
     matches = [option.id for option in options if words(label(state.lang, option)) == typed]
     return Input.choice(matches[0]) if len(matches) == 1 else None
+
+
+def typed_number(text: str) -> int | None:
+    """A number typed to press a button: ASCII or full-width digits (①, ² fold to 1, 2), else None."""
+    folded = unicodedata.normalize("NFKC", text.strip())
+    return int(folded) if folded.isascii() and folded.isdigit() and len(folded) <= 4 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
     wecom_kf_open_kfid: str | None = Field(default=None, description="open_kfid of the county's 客服账号")
     wecom_kf_link: str | None = Field(default=None, description="the 客服 contact link, for posters")
     wecom_api_url: str = Field(default=WECOM_DEFAULT_API_URL, description="WeCom API base URL")
+    # WeChat's 微工作台 (WeCom reached from plain WeChat) shows no template cards: "text" numbers them.
+    wecom_app_choices: Literal["cards", "text"] = Field(
+        default="cards", description="the app shows choices as template cards, or as numbered lines"
+    )
     wecom_app_path: str = "/wecom/app"
     wecom_kf_path: str = "/wecom/kf"
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from bot.core.effects import Effects
 from bot.core.sealing import seal, unseal
-from dialogs.engine import advance
+from dialogs.engine import advance, numbered
 from dialogs.model import Book, Event, Input, Reply, State
 from storage.crypto import Cipher
 
@@ -37,10 +37,17 @@ async def take_turn(
     session: Any,
     cipher: Cipher,
     update_id: int | None = None,
+    numbers_press: bool = False,
 ) -> tuple[State, list[Reply]]:
-    """Advance the dialog; effects run before the state is saved, so a failure loses no step."""
+    """Advance the dialog; effects run before the state is saved, so a failure loses no step.
+
+    `numbers_press`: a typed number presses that button of the open question (channels whose buttons
+    are numbered, or may not show at all).
+    """
     first_contact = slot.state is None
     state = unseal(slot.state, cipher, default_lang)
+    if numbers_press:
+        user_input = numbered(book, state, user_input)
     turn = advance(book, state, user_input)
     # Effects write through the ORM: side_writes() lets them take turns with the slot's own save.
     if first_contact:

@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import threading
-import unicodedata
 from dataclasses import replace
 from datetime import date
 from typing import TextIO
@@ -22,6 +21,7 @@ from bot.core.services import Services, open_services
 from bot.core.settings import Settings
 from bot.core.turns import take_turn
 from content.i18n import Rendered, Translator
+from dialogs.labels import typed_number
 from dialogs.model import DEFAULT_LANGUAGE, Input, Reply
 
 QUIT = {"/quit", "/exit"}
@@ -41,16 +41,10 @@ def parse_line(
     if text.startswith("/"):
         head, _, arg = text.partition(" ")
         return Input.command(head[1:], arg.strip())
-    number = button_number(text)
+    number = typed_number(text)
     if not typed and number is not None and 1 <= number <= len(buttons):
         return Input.choice(buttons[number - 1][0], token)
     return Input.text(line)
-
-
-def button_number(text: str) -> int | None:
-    """A number typed to press a button: ASCII or full-width digits (①, ² fold to 1, 2), else None."""
-    folded = unicodedata.normalize("NFKC", text)
-    return int(folded) if folded.isascii() and folded.isdigit() and len(folded) <= 4 else None
 
 
 def show(rendered: Rendered, out: TextIO) -> None:

@@ -10,6 +10,7 @@ Payloads here have no receiver: the sender adds touser/agentid or touser/open_kf
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from content.i18n import Rendered, Translator
@@ -29,6 +30,7 @@ MENU_ID_BYTES = 64
 NAV_IDS = (BACK, MENU)
 GREY = 4  # button style of Back and Menu
 LABEL_SEPARATOR = "|"
+NUMBERED_KEYS = {"core.use_buttons": "wecom.use_numbers"}  # where choices are numbered lines, not buttons
 
 
 # ---------------------------------------------------------------- button keys
@@ -145,14 +147,32 @@ def _is_nav(button_id: str) -> bool:
     return button_id.rsplit(":", 1)[-1] in NAV_IDS and button_id.startswith("p:")
 
 
-def app_messages(translator: Translator, replies: list[Reply]) -> list[dict[str, Any]]:
-    """The app's payloads for a turn's replies, in order."""
+def app_messages(translator: Translator, replies: list[Reply], *, cards: bool = True) -> list[dict[str, Any]]:
+    """The app's payloads for a turn's replies, in order: choices as cards, or (`cards=False`, for
+    WeChat's 微工作台, which shows no cards) as numbered lines answered by typing the number."""
     messages: list[dict[str, Any]] = []
     for reply in replies:
+        if not cards:
+            said = replace(reply, key=NUMBERED_KEYS.get(reply.key, reply.key))
+            messages.extend(texts(numbered_text(translator, translator.render(said))))
+            continue
         rendered = translator.render(reply)
         buttons = [(press_key(rendered.token, choice), label) for choice, label in rendered.buttons]
         messages.extend(app_cards(translator, rendered.text, buttons, rendered.token))
     return messages
+
+
+def numbered_text(translator: Translator, rendered: Rendered) -> str:
+    """A reply with its buttons as lines "1、…" to answer by number; where the answer is typed (an
+    age, a name), a number is the answer, so the buttons are offered by their words instead."""
+    if not rendered.buttons:
+        return rendered.text
+    labels = [label for _, label in rendered.buttons]
+    if rendered.typed:
+        return f"{rendered.text}\n\n{translator.text('wecom.typed_hint', {'labels': ' / '.join(labels)})}"
+    lines = [translator.text("wecom.numbered_option", {"number": n, "label": label})
+             for n, label in enumerate(labels, start=1)]  # fmt: skip
+    return "\n".join([rendered.text, "", *lines, "", translator.text("wecom.numbered_hint")])
 
 
 def app_cards(
