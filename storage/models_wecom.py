@@ -91,6 +91,10 @@ class WecomPeer(SQLModel, table=True):
     service_state: int | None = None
 
 
+# wecom_peer.service_state: 微信客服's session states (kf/service_state/get)
+KF_NEW, KF_ASSISTANT, KF_POOL, KF_HUMAN, KF_ENDED = 0, 1, 2, 3, 4
+KF_PEOPLE = frozenset({KF_POOL, KF_HUMAN})  # a person serves (or is about to): the bot keeps quiet
+
 # wecom_group_send.state
 GROUP_SENDING, GROUP_SENT, GROUP_MAYBE = "sending", "sent", "maybe"
 
