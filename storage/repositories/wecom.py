@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import case, delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -172,6 +172,23 @@ async def mark_undelivered(*, session: AsyncSession, entry_id: int, status: str,
         .where(col(WecomOutbox.id) == entry_id)
         .values(status=status, last_error=error)
     )
+
+
+async def silence(*, session: AsyncSession, key: str, error: str) -> list[str]:
+    """A person serves the user now: the bot's waiting messages go. Replies fail; the refs of the
+    features' messages are returned (RETURNED) for their features to take back."""
+    waiting = (col(WecomOutbox.key) == key) & col(WecomOutbox.status).in_((PENDING, HELD))
+    query = select(WecomOutbox.ref).where(waiting, col(WecomOutbox.ref).is_not(None))
+    refs = (await session.exec(query)).all()
+    await session.exec(
+        update(WecomOutbox)  # type: ignore[call-overload]
+        .where(waiting)
+        .values(
+            status=case((col(WecomOutbox.ref).is_(None), FAILED), else_=RETURNED),
+            last_error=error,
+        )
+    )
+    return list(dict.fromkeys(ref for ref in refs if ref))
 
 
 async def count_status(*, session: AsyncSession, key: str | None = None) -> dict[str, int]:

@@ -24,6 +24,7 @@ from bot.channels.wecom.hr import handle_hr, may_be_hr
 from bot.channels.wecom.inbound import Incoming, from_app
 from bot.channels.wecom.kf import KfReader
 from bot.channels.wecom.outbox import Outbox
+from bot.channels.wecom.session import KfSessions
 from bot.core.identity import WECHAT_KF, WECOM
 from bot.core.scheduler import HOUR, every
 from bot.core.services import Services
@@ -75,7 +76,7 @@ class WeComChannel:
             assert agent_id is not None and groups is not None
             digests.register(self.services.digests, self.app_api, agent_id, groups)
         if self.kf_reader is not None:
-            self.services.outbound.register(WECHAT_KF, self.dialogs.send_on_own)
+            self.services.outbound.register(WECHAT_KF, self.dialogs.send_on_own, refs=True)
         self._sender = asyncio.create_task(self.outbox.run(self._stop), name="wecom outbox")
         self._cleaner = asyncio.create_task(
             every(HOUR, self.purge, self._stop, "wecom purge"), name="wecom purge"
@@ -167,11 +168,17 @@ def build_channel(services: Services, settings: Settings) -> WeComChannel | None
         assert settings.wecom_kf_secret is not None
         kf_api = WeComAPI(http, url, corp, settings.wecom_kf_secret.get_secret_value())
     apis = {APP: app_api, APP_FILE: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api}
-    outbox = Outbox(services.database, services.cipher, apis, writes=services.conversations.side_writes)
+    outbox = Outbox(
+        services.database, services.cipher, apis, writes=services.conversations.side_writes,
+        hand_back=services.outbound.returned,
+    )  # fmt: skip
     dialogs = Dialogs(services, outbox, Receivers(settings.wecom_agent_id, settings.wecom_kf_open_kfid))
-    kf_reader = (
-        KfReader(kf_api, dialogs, services.database, settings.wecom_kf_open_kfid or "") if kf_api else None
-    )
+    kf_reader = None
+    if kf_api is not None:
+        open_kfid = settings.wecom_kf_open_kfid or ""
+        sessions = KfSessions(kf_api, services.database, services.outbound, open_kfid)
+        outbox.learn_state = sessions.learn
+        kf_reader = KfReader(kf_api, dialogs, services.database, open_kfid, sessions)
     group_sends = GroupSends(app_api, services.database, dialogs.clock) if app_api else None
     channel = WeComChannel(settings, services, http, dialogs, outbox, app_api, kf_reader, group_sends)
     crypto = CallbackCrypto(
