@@ -31,10 +31,10 @@ API half (``/cgi-bin/...``), with WeCom's limits enforced and errcodes returned:
   account's servicers are on duty); ``servicer_takes`` / ``servicer_ends`` change it the way a
   person in the WeCom client does, with a session_status_change event in the stream.
 * Knobs: ``fail_next(path, errcode)`` (45009, 500 as -500, ...), ``send_delay`` seconds per
-  send, ``late_answers[path]`` seconds an answer comes after the call was carried out (a
-  client timeout then leaves it done), ``advance(seconds)`` moves the fake's clock (tokens,
-  windows, codes), ``unknown_paths``; ``message_fails(external, fail_type)`` reports a sent 客服
-  message undelivered (msg_send_fail event).
+  send, ``late_next(path, seconds)``: the next calls of `path` are carried out and answered
+  that late (a client that times out has sent it all the same), ``advance(seconds)`` moves
+  the fake's clock (tokens, windows, codes), ``unknown_paths``; ``message_fails(external,
+  fail_type)`` reports a sent 客服 message undelivered (msg_send_fail event).
 
 Platform half: ``verify_url``, ``member_sends``, ``member_clicks_menu``, ``member_opens_app``,
 ``member_presses``, ``customer_enters`` (scene_param), ``customer_sends``, ``customer_taps``,
@@ -213,7 +213,7 @@ class FakeWeCom:
         self._sync_tokens: dict[str, float] = {}
         self._welcome: dict[str, tuple[str, float]] = {}  # code -> (external user, issued at)
         self._failures: dict[str, list[int]] = {}
-        self.late_answers: dict[str, float] = {}
+        self._late: dict[str, list[float]] = {}
         self._msgids = itertools.count(1)
         self._changed = asyncio.Condition()
         self.crypto = CallbackCrypto(self.token, self.aes_key, self.corp_id)
@@ -262,6 +262,10 @@ class FakeWeCom:
         """Every access token issued so far answers 42001 from now on."""
         for token in self._tokens.values():
             token.expires_at = 0.0
+
+    def late_next(self, path: str, *seconds: float) -> None:
+        """The next calls of `path` are carried out, and answered after these many seconds."""
+        self._late.setdefault(path, []).extend(seconds)
 
     def fail_next(self, path: str, *errcodes: int) -> None:
         """The next calls of `path` answer these errcodes (-500: HTTP 500) instead of working."""
@@ -437,18 +441,21 @@ class FakeWeCom:
         return self._customers.setdefault(external, _Customer()).state
 
     async def servicer_takes(
-        self, external: str, servicer: str = "hr_wang", change_type: int = TAKEN_FROM_POOL
-    ) -> CallbackAnswer:
-        """A person takes the session in the WeCom client (from the pool, transferred, or reopened)."""
+        self, external: str, servicer: str = "hr_wang", change_type: int = TAKEN_FROM_POOL, event: bool = True
+    ) -> CallbackAnswer | None:
+        """A person takes the session in the WeCom client (from the pool, transferred, or reopened);
+        `event=False`: WeCom gave it to them with no event the bot reads (an on-duty servicer)."""
         customer = self._customers.setdefault(external, _Customer())
         old = customer.servicer
         customer.state, customer.servicer = HUMAN, servicer
-        event = {"event_type": "session_status_change", "open_kfid": self.open_kfid,
-                 "external_userid": external, "change_type": change_type,
-                 "new_servicer_userid": servicer}  # fmt: skip
+        if not event:
+            return None
+        change = {"event_type": "session_status_change", "open_kfid": self.open_kfid,
+                  "external_userid": external, "change_type": change_type,
+                  "new_servicer_userid": servicer}  # fmt: skip
         if change_type == TRANSFERRED:
-            event["old_servicer_userid"] = old
-        self._stream_add({"origin": 4, "msgtype": "event", "event": event})
+            change["old_servicer_userid"] = old
+        self._stream_add({"origin": 4, "msgtype": "event", "event": change})
         return await self.kf_notify()
 
     async def servicer_ends(self, external: str) -> CallbackAnswer:
@@ -494,8 +501,9 @@ class FakeWeCom:
             return web.json_response({"errcode": error.errcode, "errmsg": error.errmsg})
         self.calls.append((path, 0))
         await self._notify()
-        if self.late_answers.get(path):  # carried out; the answer is late (the client may give up)
-            await asyncio.sleep(self.late_answers[path])
+        late = self._late.get(path)
+        if late:  # carried out; the answer is late (the client may have given up)
+            await asyncio.sleep(late.pop(0))
         return web.json_response({"errcode": 0, "errmsg": "ok", **body})
 
     def _check_token(self, request: web.Request, kind: str) -> None:
