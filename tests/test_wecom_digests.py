@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 import aiohttp
 import pytest
@@ -103,7 +104,10 @@ def group_texts(fake) -> list[str]:
     return [m.text for m in fake.messages_to("group:lankaohr")]
 
 
-async def test_a_group_digest_whose_answer_times_out_is_sent_once_and_the_group_told(fake, group_digests):
+async def test_a_group_digest_whose_answer_times_out_is_sent_once_and_the_group_told(
+    fake, group_digests, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="bot")
     digests, _ = group_digests
     text = "【技能脱贫意愿汇总】兰考县 · 第 3 份\n本次新登记 2 条"
     fake.late_next("appchat/send", 1.0)  # WeCom carries the send out; its answer comes too late
@@ -116,6 +120,7 @@ async def test_a_group_digest_whose_answer_times_out_is_sent_once_and_the_group_
     assert "兰考县 · 第 3 份" in note and "本次新登记" not in note
     assert [p for p, _ in fake.calls].count("appchat/send") == 2  # the digest and the note, no retry
     assert all("duplicate" not in str(m.body) for m in fake.messages_to("group:lankaohr"))
+    assert "outcome unknown" in caplog.text and "兰考县" not in caplog.text and "登记" not in caplog.text
 
 
 async def test_a_group_send_claimed_by_a_process_that_died_is_not_repeated(fake, group_digests):

@@ -118,7 +118,8 @@ async def test_a_person_serving_keeps_the_bot_quiet_across_a_restart_until_the_s
     assert refusals(fake) == []  # the bot never wrote while WeCom would have refused it
 
 
-async def test_a_person_given_the_session_without_an_event_is_learnt_from_the_refusal(fake, tmp_path):
+async def test_a_person_given_the_session_without_an_event_is_learnt_from_the_refusal(fake, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="bot")
     fake.auto_servicer = "hr_wang"  # on duty: WeCom gives a new session to a person at once
     async with wecom_bot(fake, wecom_settings(fake, tmp_path)) as channel:
         family = Customer(fake, channel, FAMILY)
@@ -135,6 +136,7 @@ async def test_a_person_given_the_session_without_an_event_is_learnt_from_the_re
         fake.auto_servicer = ""
         await fake.servicer_ends(FAMILY)
         assert await family.says("/menu")
+    assert FAMILY not in caplog.text and "hr_wang" not in caplog.text
 
 
 @pytest.mark.parametrize("event", [True, False], ids=["with-event", "without-event"])
