@@ -248,3 +248,15 @@ async def test_refs_go_only_to_senders_that_take_them_and_come_back_to_their_fea
     assert seen == ["tg:1", ("wxkf:a", "notice:3")]
     assert await outbound.returned("wxkf:a", "notice:3") and back == [("wxkf:a", "3")]
     assert not await outbound.returned("wxkf:a", "unknown:1")
+
+
+async def test_a_window_refusal_holds_the_reply_and_closes_the_window_until_the_next_message(fake, tmp_path):
+    async with wecom_bot(fake, wecom_settings(fake, tmp_path)) as channel:
+        family = Customer(fake, channel, FAMILY)
+        await family.says("/menu")
+        fake.fail_next("kf/send_msg", 95999)  # WeCom counts the window otherwise than the bot
+        assert await family.says("/help") == []
+        assert refusals(fake) == [95999]  # one refusal: the rest wait without being tried
+        assert await channel.services.outbound.send(KEY, NEWS, "zh_Hans") is False
+        after = await family.says("/menu")  # the held answer to /help goes out first
+        assert len(after) >= 2 and refusals(fake) == [95999]

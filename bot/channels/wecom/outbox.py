@@ -214,10 +214,8 @@ class Outbox:
             answer = await api.call(PATHS[row.kind], payload)
         except WeComError as error:
             return await self._failed(row, error)
-        kf = row.kind == KF
-        await self._finish(
-            row.id, SENT, counts_for=row.key if kf else None, msgid=str(answer.get("msgid") or "") or None
-        )
+        msgid = str(answer.get("msgid") or "") or None
+        await self._finish(row.id, SENT, counts_for=row.key if row.kind == KF else None, msgid=msgid)
         return True
 
     async def _not_now(self, row: WecomOutbox, why: str, error: str | None = None) -> bool:
@@ -239,7 +237,10 @@ class Outbox:
         if error.errcode == TASK_EXISTS and row.attempts:
             await self._finish(row.id, SENT)  # the earlier attempt reached WeCom
             return True
-        if row.kind == KF and error.errcode in KF_WINDOW_ERRORS:
+        if row.kind == KF and error.errcode in KF_WINDOW_ERRORS:  # closed: no more tries until they write
+            async with self.writes(), self.database.session() as session:
+                await repo.close_window(session=session, key=row.key, quota=KF_QUOTA)
+                await session.commit()
             return await self._not_now(row, WINDOW, f"errcode {error.errcode}")
         if row.kind == KF and error.errcode == KF_SESSION_STATE and self.learn_state is not None:
             state = await self.learn_state(row.key)  # stored; a person serving silences the rest

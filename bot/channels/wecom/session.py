@@ -31,6 +31,7 @@ import logging
 from typing import Any
 
 from bot.channels.wecom.api import WeComAPI, WeComError
+from bot.channels.wecom.outbox import KF_QUOTA
 from bot.core.identity import WECHAT_KF, make_key
 from bot.core.outbound import Outbound
 from storage.db import Database
@@ -39,7 +40,6 @@ from storage.repositories import wecom as repo
 
 log = logging.getLogger(__name__)
 
-KF_QUOTA = 5
 TAKEN = frozenset({1, 2, 4})  # change_type: from the pool, transferred, an ended session reopened
 ENDED_CHANGE = 3  # change_type 结束会话
 WINDOW_FAILS = frozenset({4, 6, 10})  # fail_type: 48 h over, 5 messages over, the user refuses
