@@ -20,15 +20,26 @@ API half (``/cgi-bin/...``), with WeCom's limits enforced and errcodes returned:
 * ``kf/sync_msg`` (the callback's token, 10 minutes; cursor; limit ≤ 1000; ``page_size`` makes
   pages small and ``empty_pages`` inserts empty pages with has_more=1), ``kf/send_msg`` (only
   within 48 hours of the customer's last message and 5 messages per message: else 95999, a
-  placeholder as the real code is not documented; text ≤ 2048 bytes, msgmenu ≤ 10 items, head
-  ≤ 1024 bytes, item ≤ 128 bytes, id ≤ 64 bytes), ``kf/send_msg_on_event`` (a welcome code works
-  once, within 20 s).
+  placeholder as the real code is not documented; only in session state 0 or 1: else 95018
+  "send msg session status invalid", the code and message real servers answer when a person
+  serves the customer; text ≤ 2048 bytes, msgmenu ≤ 10 items, head ≤ 1024 bytes, item ≤ 128
+  bytes, id ≤ 64 bytes; returns a msgid), ``kf/send_msg_on_event`` (a welcome code works once,
+  within 20 s), ``kf/service_state/get`` and ``kf/service_state/trans`` (states 0 未处理,
+  1 智能助手接待, 2 待接入池, 3 人工接待, 4 已结束或未开始; see ``_TRANSITIONS``).
+* Session states: a customer starts in 4; their message turns 4 into 0 (with ``auto_servicer``
+  set, a person of that UserID takes a new session at once, without an event, as when the
+  account's servicers are on duty); ``servicer_takes`` / ``servicer_ends`` change it the way a
+  person in the WeCom client does, with a session_status_change event in the stream.
 * Knobs: ``fail_next(path, errcode)`` (45009, 500 as -500, ...), ``send_delay`` seconds per
-  send, ``advance(seconds)`` moves the fake's clock (tokens, windows, codes), ``unknown_paths``.
+  send, ``late_next(path, seconds)``: the next calls of `path` are carried out and answered
+  that late (a client that times out has sent it all the same), ``advance(seconds)`` moves
+  the fake's clock (tokens, windows, codes), ``unknown_paths``; ``message_fails(external,
+  fail_type)`` reports a sent 客服 message undelivered (msg_send_fail event).
 
 Platform half: ``verify_url``, ``member_sends``, ``member_clicks_menu``, ``member_opens_app``,
 ``member_presses``, ``customer_enters`` (scene_param), ``customer_sends``, ``customer_taps``,
-``post_raw`` (a callback delivered again, or forged).
+``servicer_takes``, ``servicer_ends``, ``message_fails``, ``post_raw`` (a callback delivered
+again, or forged).
 """
 
 from __future__ import annotations
@@ -67,6 +78,20 @@ CALLBACK_BUDGET_S = 5.0
 INVALID_CREDENTIAL, INVALID_TOKEN, EXPIRED_TOKEN = 40001, 40014, 42001
 TASK_ID_USED, BAD_PARAMETER, WINDOW_CLOSED, BAD_CODE = 42014, 40058, 95999, 95998
 NO_RECEIVER = 81013
+# Seen in real answers to kf/send_msg while a person serves the customer ("send msg session status
+# invalid": github.com/langbot-app/LangBot/issues/1547, whyiyhw/chatgpt-wecom/issues/128).
+SESSION_STATE_INVALID = 95018
+# kf/service_state/trans to a state the flow chart does not allow: 95016 "不允许这种状态转换" as
+# recalled from WeCom's error code list (unconfirmed).
+TRANSITION_REFUSED = 95016
+NEW, ASSISTANT, POOL, HUMAN, ENDED = 0, 1, 2, 3, 4  # kf service_state
+SENDABLE = (NEW, ASSISTANT)  # kf/send_msg works only in these (WeCom's send_msg document)
+# Allowed service_state changes (doc path/94669's chart, as recalled: unconfirmed in detail;
+# an ended session changes only when the customer writes again).
+_TRANSITIONS = {NEW: {ASSISTANT, POOL, HUMAN, ENDED}, ASSISTANT: {POOL, HUMAN, ENDED},
+                POOL: {HUMAN, ENDED}, HUMAN: {HUMAN, ENDED}, ENDED: set()}  # fmt: skip
+# session_status_change change_type: 1 从接待池接入会话, 2 转接会话, 3 结束会话, 4 重新接入已结束会话
+TAKEN_FROM_POOL, TRANSFERRED, CLOSED, REOPENED = 1, 2, 3, 4
 
 
 class FakeError(Exception):
@@ -86,6 +111,8 @@ class Sent:
     body: dict[str, Any]
     via: str  # "app", "kf", "kf_welcome"
     response_code: str = ""
+    msgid: str = ""
+    failed: int | None = None  # the fail_type of a msg_send_fail reported for it
 
     @property
     def text(self) -> str:
@@ -126,6 +153,8 @@ class _Token:
 class _Customer:
     last_message_at: float | None = None
     sent_since: int = 0
+    state: int = ENDED  # "已结束或未开始" until the customer writes
+    servicer: str = ""
 
 
 @dataclass
@@ -158,6 +187,7 @@ class FakeWeCom:
     page_size: int = 1000
     empty_pages: int = 0
     send_delay: float = 0.0
+    auto_servicer: str = ""
 
     def __post_init__(self) -> None:
         self.offset = 0.0
@@ -183,6 +213,7 @@ class FakeWeCom:
         self._sync_tokens: dict[str, float] = {}
         self._welcome: dict[str, tuple[str, float]] = {}  # code -> (external user, issued at)
         self._failures: dict[str, list[int]] = {}
+        self._late: dict[str, list[float]] = {}
         self._msgids = itertools.count(1)
         self._changed = asyncio.Condition()
         self.crypto = CallbackCrypto(self.token, self.aes_key, self.corp_id)
@@ -231,6 +262,10 @@ class FakeWeCom:
         """Every access token issued so far answers 42001 from now on."""
         for token in self._tokens.values():
             token.expires_at = 0.0
+
+    def late_next(self, path: str, *seconds: float) -> None:
+        """The next calls of `path` are carried out, and answered after these many seconds."""
+        self._late.setdefault(path, []).extend(seconds)
 
     def fail_next(self, path: str, *errcodes: int) -> None:
         """The next calls of `path` answer these errcodes (-500: HTTP 500) instead of working."""
@@ -380,6 +415,10 @@ class FakeWeCom:
     def _customer_message(self, external: str, text: dict[str, Any], msgid: str | None = None) -> None:
         customer = self._customers.setdefault(external, _Customer())
         customer.last_message_at, customer.sent_since = self.now(), 0
+        if customer.state == ENDED:
+            customer.state = NEW
+        if customer.state == NEW and self.auto_servicer:
+            customer.state, customer.servicer = HUMAN, self.auto_servicer
         message: dict[str, Any] = {"origin": 3, "external_userid": external, "msgtype": "text", "text": text}
         if msgid:
             message["msgid"] = msgid
@@ -395,6 +434,49 @@ class FakeWeCom:
         assert menu.msgtype == "msgmenu"
         item_id, label = menu.key_of(choice_id)
         self._customer_message(external, {"content": label, "menu_id": item_id})
+        return await self.kf_notify()
+
+    def service_state(self, external: str) -> int:
+        """The customer's session state."""
+        return self._customers.setdefault(external, _Customer()).state
+
+    async def servicer_takes(
+        self, external: str, servicer: str = "hr_wang", change_type: int = TAKEN_FROM_POOL, event: bool = True
+    ) -> CallbackAnswer | None:
+        """A person takes the session in the WeCom client (from the pool, transferred, or reopened);
+        `event=False`: WeCom gave it to them with no event the bot reads (an on-duty servicer)."""
+        customer = self._customers.setdefault(external, _Customer())
+        old = customer.servicer
+        customer.state, customer.servicer = HUMAN, servicer
+        if not event:
+            return None
+        change = {"event_type": "session_status_change", "open_kfid": self.open_kfid,
+                  "external_userid": external, "change_type": change_type,
+                  "new_servicer_userid": servicer}  # fmt: skip
+        if change_type == TRANSFERRED:
+            change["old_servicer_userid"] = old
+        self._stream_add({"origin": 4, "msgtype": "event", "event": change})
+        return await self.kf_notify()
+
+    async def servicer_ends(self, external: str) -> CallbackAnswer:
+        """The person ends the session (结束会话)."""
+        customer = self._customers.setdefault(external, _Customer())
+        event = {"event_type": "session_status_change", "open_kfid": self.open_kfid,
+                 "external_userid": external, "change_type": CLOSED,
+                 "old_servicer_userid": customer.servicer}  # fmt: skip
+        customer.state, customer.servicer = ENDED, ""
+        self._stream_add({"origin": 4, "msgtype": "event", "event": event})
+        return await self.kf_notify()
+
+    async def message_fails(
+        self, external: str, fail_type: int, message: Sent | None = None
+    ) -> CallbackAnswer:
+        """WeCom reports a 客服 message it had accepted undelivered (msg_send_fail; default: the last)."""
+        failed = message or [m for m in self.messages_to(external) if m.via == "kf"][-1]
+        failed.failed = fail_type
+        event = {"event_type": "msg_send_fail", "open_kfid": self.open_kfid, "external_userid": external,
+                 "fail_msgid": failed.msgid, "fail_type": fail_type}  # fmt: skip
+        self._stream_add({"origin": 4, "msgtype": "event", "event": event})
         return await self.kf_notify()
 
     # ---------------------------------------------------------------- API half
@@ -419,6 +501,9 @@ class FakeWeCom:
             return web.json_response({"errcode": error.errcode, "errmsg": error.errmsg})
         self.calls.append((path, 0))
         await self._notify()
+        late = self._late.get(path)
+        if late:  # carried out; the answer is late (the client may have given up)
+            await asyncio.sleep(late.pop(0))
         return web.json_response({"errcode": 0, "errmsg": "ok", **body})
 
     def _check_token(self, request: web.Request, kind: str) -> None:
@@ -582,11 +667,14 @@ class FakeWeCom:
         last = customer.last_message_at if customer is not None else None
         if customer is None or last is None or now - last >= KF_WINDOW_S or customer.sent_since >= KF_QUOTA:
             raise FakeError(WINDOW_CLOSED, "not allowed: outside the 48 h / 5 message window")
+        if customer.state not in SENDABLE:
+            raise FakeError(SESSION_STATE_INVALID, "send msg session status invalid")
         _check_kf_message(body)
         await self._delay()
         customer.sent_since += 1
-        self._record(Sent(body["touser"], body["msgtype"], body, "kf"))
-        return {"msgid": secrets.token_hex(8)}
+        msgid = secrets.token_hex(8)
+        self._record(Sent(body["touser"], body["msgtype"], body, "kf", msgid=msgid))
+        return {"msgid": msgid}
 
     async def _api_kf_send_msg_on_event(self, request: web.Request) -> dict[str, Any]:
         self._check_token(request, "kf")
@@ -597,6 +685,32 @@ class FakeWeCom:
         _check_kf_message(body)
         self._record(Sent(found[0], body["msgtype"], body, "kf_welcome"))
         return {"msgid": secrets.token_hex(8)}
+
+    async def _api_kf_service_state_get(self, request: web.Request) -> dict[str, Any]:
+        self._check_token(request, "kf")
+        body = await request.json()
+        if body.get("open_kfid") != self.open_kfid or not body.get("external_userid"):
+            raise FakeError(BAD_PARAMETER, "open_kfid/external_userid")
+        customer = self._customers.setdefault(body["external_userid"], _Customer())
+        answer: dict[str, Any] = {"service_state": customer.state}
+        if customer.state == HUMAN:
+            answer["servicer_userid"] = customer.servicer
+        return answer
+
+    async def _api_kf_service_state_trans(self, request: web.Request) -> dict[str, Any]:
+        self._check_token(request, "kf")
+        body = await request.json()
+        if body.get("open_kfid") != self.open_kfid or not body.get("external_userid"):
+            raise FakeError(BAD_PARAMETER, "open_kfid/external_userid")
+        customer = self._customers.setdefault(body["external_userid"], _Customer())
+        target = int(body.get("service_state", -1))
+        if target not in _TRANSITIONS.get(customer.state, set()):
+            raise FakeError(TRANSITION_REFUSED, "service state transition not allowed")
+        if target == HUMAN and not body.get("servicer_userid"):
+            raise FakeError(BAD_PARAMETER, "servicer_userid required for state 3")
+        first = target in (POOL, HUMAN) and customer.state not in (POOL, HUMAN)
+        customer.state, customer.servicer = target, str(body.get("servicer_userid") or "")
+        return {"msg_code": secrets.token_hex(8)} if first or target == ENDED else {}
 
     async def _api_kf_add_contact_way(self, request: web.Request) -> dict[str, Any]:
         self._check_token(request, "kf")

@@ -37,6 +37,8 @@ async def wecom_bot(
     channel = add_wecom_routes(app, services, settings)
     assert channel is not None
     channel.outbox.clock = channel.dialogs.clock = fake.now
+    if channel.group_sends is not None:
+        channel.group_sends.clock = fake.now
     for api in (channel.app_api, channel.kf_reader.api if channel.kf_reader else None):
         if api is not None:
             api.backoff = FAST_BACKOFF

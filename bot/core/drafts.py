@@ -2,22 +2,30 @@
 
 hourly ──► drafts idle > 1 day ──► lock the conversation ──► still unfinished and not yet reminded?
                                                     └──► ask "continue / start over" again, mark reminded
+a channel reports later that the reminder did not arrive (Outbound.returned, ref "draft") ──► the
+    mark is taken off: the next hourly run tries again
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING, Any
 
+from bot.core.outbound import Outbound
 from bot.core.sealing import seal, unseal
-from bot.core.services import Services
 from dialogs.engine import offer_draft
 from dialogs.model import DEFAULT_LANGUAGE, Reply, State
+from storage.crypto import Cipher
 from storage.repositories.drafts import idle_drafts
+
+if TYPE_CHECKING:  # services imports this module to register its handler
+    from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 DRAFT_FLOW = "intake"
 REMIND_AFTER = dt.timedelta(days=1)
+REF = "draft"  # the Outbound ref of a reminder
 
 
 def needs_reminder(state: State, today: dt.date) -> bool:
@@ -50,8 +58,23 @@ async def _remind(services: Services, key: str, today: dt.date) -> bool:
         if question is None:
             return False
         state.data["reminded"] = today.isoformat()
-        if not await services.outbound.send(key, [Reply("drafts.reminder"), question], state.lang):
+        if not await services.outbound.send(key, [Reply("drafts.reminder"), question], state.lang, ref=REF):
             return False  # not delivered (a closed window, a chat gone): try again next hour
         slot.save(seal(state, services.cipher))
     log.info("reminded %s of an unfinished intake", key)
     return True
+
+
+def register(outbound: Outbound, conversations: Any, cipher: Cipher) -> None:
+    """A reminder a channel took but could not deliver is not marked as given: tried again."""
+
+    async def returned(*, key: str, ident: str) -> None:
+        async with conversations.open(key) as slot:
+            if slot.state is None:
+                return
+            state = unseal(slot.state, cipher, DEFAULT_LANGUAGE)
+            if state.data.pop("reminded", None) is not None:
+                slot.save(seal(state, cipher))
+        log.info("a draft reminder was not delivered: it is tried again")
+
+    outbound.on_returned(REF, returned)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.core import drafts
 from bot.core.effects import Effects
 from bot.core.outbound import Outbound
 from bot.core.settings import Settings, SettingsError
@@ -60,19 +61,20 @@ async def open_services(settings: Settings, *, production: bool = False) -> Serv
     conversations = open_conversations(url)
     await conversations.start()
     outbound = Outbound()
-    effects = _effects(settings, cipher, outbound)
+    effects = _effects(settings, cipher, outbound, database)
+    drafts.register(outbound, conversations, cipher)  # a reminder that did not arrive is tried again
     return Services(
         book=book, database=database, conversations=conversations, effects=effects, cipher=cipher,
         outbound=outbound,
     )  # fmt: skip
 
 
-def _effects(settings: Settings, cipher: Cipher, outbound: Outbound) -> Effects:
+def _effects(settings: Settings, cipher: Cipher, outbound: Outbound, database: Database) -> Effects:
     """The event handlers of every feature, and what runs whenever a user writes."""
     effects = Effects()
     intake_effects.register(effects, cipher=cipher)
     access_effects.register(effects, cipher=cipher, bot_username=settings.bot_username)
-    notices.register(effects, outbound)  # HR news held for a household goes out when it writes
+    notices.register(effects, outbound, database)  # HR news held for a household goes out when it writes
     return effects
 
 

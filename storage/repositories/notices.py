@@ -10,6 +10,8 @@ Every function takes the session as a keyword argument; writers commit before th
                          the household's next contact
     failed(notice)       the send broke half-way: never sent again (it may have arrived), and HR
                          keeps seeing "not told yet"
+    rehold(change)       the channel took it but reported later that it did not arrive: waiting
+                         again (unless a newer change of the record replaced it), not told
 
 While a row exists for a record, HR sees "not told yet" (`household_told`).
 """
@@ -143,6 +145,27 @@ async def failed(*, session: AsyncSession, notice_id: int) -> None:
         update(HouseholdNotice).where(col(HouseholdNotice.id) == notice_id).values(state=FAILED)
     )
     await session.commit()
+
+
+async def rehold(*, session: AsyncSession, change_id: int, now: datetime) -> int | None:
+    """A notice the channel took but did not deliver waits again; its id (None: a newer change of
+    the record replaced it, or nobody to tell). Commits."""
+    record_id = (
+        await session.exec(select(StatusChange.record_id).where(col(StatusChange.id) == change_id))
+    ).first()
+    if record_id is None:
+        return None
+    newer = await session.exec(
+        select(StatusChange.id).where(
+            col(StatusChange.record_id) == record_id, col(StatusChange.id) > change_id
+        )
+    )
+    if newer.first() is not None:  # the household hears of the newer status instead
+        return None
+    await session.exec(
+        update(StatusChange).where(col(StatusChange.id) == change_id).values(household_notified_at=None)
+    )
+    return await hold(session=session, change_id=change_id, now=now)
 
 
 def household_told(record_id: Any) -> Any:

@@ -1,5 +1,7 @@
 """The WeCom channel's storage: inputs seen, the send outbox, the 客服 cursor, per-user peers.
 
+(Group-chat sends claimed once: storage.repositories.wecom_groups.)
+
 Nothing here commits unless it says so: the channel writes a turn's rows in one transaction.
 """
 
@@ -9,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import case, delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +20,10 @@ from storage.models import utc_now
 from storage.models_wecom import (
     FAILED,
     HELD,
+    KF_ENDED,
+    KF_NEW,
     PENDING,
+    RETURNED,
     SENT,
     WecomKfCursor,
     WecomOutbox,
@@ -59,13 +64,18 @@ async def purge_seen(*, session: AsyncSession, before: float) -> int:
 # ---------------------------------------------------------------- outbox
 
 
-async def add_messages(*, session: AsyncSession, key: str, kind: str, payloads: Sequence[str]) -> None:
-    """Queue encrypted payloads for `key`, in order (one INSERT; ids grow in list order)."""
+async def add_messages(
+    *, session: AsyncSession, key: str, kind: str, payloads: Sequence[str], ref: str | None = None
+) -> None:
+    """Queue encrypted payloads for `key`, in order (one INSERT; ids grow in list order).
+
+    `ref`: what a message sent on a feature's behalf is about ("notice:12"), None for replies.
+    """
     if not payloads:
         return
     rows = [
         {"key": key, "kind": kind, "payload": payload, "status": PENDING, "attempts": 0,
-         "next_attempt_at": 0.0, "created_at": utc_now()}
+         "next_attempt_at": 0.0, "created_at": utc_now(), "ref": ref}
         for payload in payloads
     ]  # fmt: skip
     await session.exec(insert(WecomOutbox).values(rows))  # type: ignore[call-overload]
@@ -114,14 +124,17 @@ async def finish(
     error: str | None = None,
     retry_at: float = 0.0,
     counts_for: str | None = None,
+    msgid: str | None = None,
 ) -> None:
-    """Record the outcome of an attempt (sent, held, failed, or pending again at `retry_at`). Commits.
+    """Record the outcome of an attempt (sent, held, failed, returned, or pending again at `retry_at`).
+    Commits.
 
-    `counts_for`: the 客服 user whose window quota a sent message uses up.
+    `counts_for`: the 客服 user whose window quota a sent message uses up; `msgid`: WeCom's id
+    of the sent message (a later msg_send_fail names it).
     """
     values: dict[str, Any] = {"status": status, "last_error": error, "next_attempt_at": retry_at}
     if status == SENT:
-        values["sent_at"] = utc_now()
+        values["sent_at"], values["msgid"] = utc_now(), msgid
     if status in (PENDING, FAILED):
         values["attempts"] = WecomOutbox.attempts + 1
     await session.exec(update(WecomOutbox).where(col(WecomOutbox.id) == entry_id).values(**values))  # type: ignore[call-overload]
@@ -139,11 +152,43 @@ async def purge_finished(*, session: AsyncSession, before: float) -> int:
     cutoff = datetime.fromtimestamp(before, UTC)
     result = await session.exec(
         delete(WecomOutbox).where(  # type: ignore[call-overload]
-            col(WecomOutbox.status).in_((SENT, FAILED)), col(WecomOutbox.created_at) < cutoff
+            col(WecomOutbox.status).in_((SENT, FAILED, RETURNED)), col(WecomOutbox.created_at) < cutoff
         )
     )
     await session.commit()
     return int(result.rowcount or 0)
+
+
+async def find_sent(*, session: AsyncSession, key: str, msgid: str) -> WecomOutbox | None:
+    """The user's sent entry WeCom knows by `msgid` (None once purged, or not ours)."""
+    query = select(WecomOutbox).where(col(WecomOutbox.msgid) == msgid, col(WecomOutbox.key) == key)
+    return (await session.exec(query)).first()
+
+
+async def mark_undelivered(*, session: AsyncSession, entry_id: int, status: str, error: str) -> None:
+    """A sent entry WeCom later reported undelivered: failed (a reply) or returned (a feature's)."""
+    await session.exec(
+        update(WecomOutbox)  # type: ignore[call-overload]
+        .where(col(WecomOutbox.id) == entry_id)
+        .values(status=status, last_error=error)
+    )
+
+
+async def silence(*, session: AsyncSession, key: str, error: str) -> list[str]:
+    """A person serves the user now: the bot's waiting messages go. Replies fail; the refs of the
+    features' messages are returned (RETURNED) for their features to take back."""
+    waiting = (col(WecomOutbox.key) == key) & col(WecomOutbox.status).in_((PENDING, HELD))
+    query = select(WecomOutbox.ref).where(waiting, col(WecomOutbox.ref).is_not(None))
+    refs = (await session.exec(query)).all()
+    await session.exec(
+        update(WecomOutbox)  # type: ignore[call-overload]
+        .where(waiting)
+        .values(
+            status=case((col(WecomOutbox.ref).is_(None), FAILED), else_=RETURNED),
+            last_error=error,
+        )
+    )
+    return list(dict.fromkeys(ref for ref in refs if ref))
 
 
 async def count_status(*, session: AsyncSession, key: str | None = None) -> dict[str, int]:
@@ -175,9 +220,24 @@ async def _peer(session: AsyncSession, key: str) -> WecomPeer:
 
 
 async def note_inbound(*, session: AsyncSession, key: str, now: float) -> None:
-    """The user wrote: their 客服 window opens again with a fresh quota."""
+    """The user wrote: their 客服 window opens again with a fresh quota (an ended session is new)."""
     peer = await _peer(session, key)
     peer.last_inbound_at, peer.sent_since = now, 0
+    if peer.service_state == KF_ENDED:  # WeCom: a customer writing after the end starts a session
+        peer.service_state = KF_NEW
+
+
+async def close_window(*, session: AsyncSession, key: str, quota: int) -> None:
+    """WeCom refused a message for the window: none until the user writes again."""
+    await session.exec(
+        update(WecomPeer).where(col(WecomPeer.key) == key).values(sent_since=quota)  # type: ignore[call-overload]
+    )
+
+
+async def set_service_state(*, session: AsyncSession, key: str, state: int) -> None:
+    """Remember the 客服 session state learnt from an event or from kf/service_state/get."""
+    peer = await _peer(session, key)
+    peer.service_state = state
 
 
 # ---------------------------------------------------------------- 客服 cursor

@@ -19,10 +19,12 @@ from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.channels.wecom.callbacks import CallbackEndpoint
 from bot.channels.wecom.crypto import CallbackCrypto
 from bot.channels.wecom.dialog import Dialogs, Receivers
+from bot.channels.wecom.groups import GroupSends
 from bot.channels.wecom.hr import handle_hr, may_be_hr
 from bot.channels.wecom.inbound import Incoming, from_app
 from bot.channels.wecom.kf import KfReader
 from bot.channels.wecom.outbox import Outbox
+from bot.channels.wecom.session import KfSessions
 from bot.core.identity import WECHAT_KF, WECOM
 from bot.core.scheduler import HOUR, every
 from bot.core.services import Services
@@ -51,6 +53,7 @@ class WeComChannel:
     outbox: Outbox
     app_api: WeComAPI | None
     kf_reader: KfReader | None
+    group_sends: GroupSends | None = None  # with the app: digests' content to group chats, once
     endpoints: dict[str, CallbackEndpoint] = field(default_factory=dict)
     note_takers: set[str] = field(default_factory=set)  # members who used an HR command or button
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -69,10 +72,11 @@ class WeComChannel:
         """Register the senders for wecom:/wxkf: keys, start the outbox, set the app menu."""
         if self.app_api is not None:
             self.services.outbound.register(WECOM, self.dialogs.send_on_own)
-            assert self.settings.wecom_agent_id is not None
-            digests.register(self.services.digests, self.app_api, self.settings.wecom_agent_id)
+            agent_id, groups = self.settings.wecom_agent_id, self.group_sends
+            assert agent_id is not None and groups is not None
+            digests.register(self.services.digests, self.app_api, agent_id, groups)
         if self.kf_reader is not None:
-            self.services.outbound.register(WECHAT_KF, self.dialogs.send_on_own)
+            self.services.outbound.register(WECHAT_KF, self.dialogs.send_on_own, refs=True)
         self._sender = asyncio.create_task(self.outbox.run(self._stop), name="wecom outbox")
         self._cleaner = asyncio.create_task(
             every(HOUR, self.purge, self._stop, "wecom purge"), name="wecom purge"
@@ -96,6 +100,8 @@ class WeComChannel:
         async with self.services.database.session() as session:
             await repo.purge_seen(session=session, before=now - SEEN_KEPT_S)
             await repo.purge_finished(session=session, before=now - SENT_KEPT_S)
+        if self.group_sends is not None:
+            await self.group_sends.purge()
 
     async def on_app_message(self, fields: dict[str, str]) -> None:
         """An app callback: apply it (committed before WeCom gets its answer)."""
@@ -162,12 +168,19 @@ def build_channel(services: Services, settings: Settings) -> WeComChannel | None
         assert settings.wecom_kf_secret is not None
         kf_api = WeComAPI(http, url, corp, settings.wecom_kf_secret.get_secret_value())
     apis = {APP: app_api, APP_FILE: app_api, CARD_UPDATE: app_api, KF: kf_api, KF_WELCOME: kf_api}
-    outbox = Outbox(services.database, services.cipher, apis, writes=services.conversations.side_writes)
+    outbox = Outbox(
+        services.database, services.cipher, apis, writes=services.conversations.side_writes,
+        hand_back=services.outbound.returned,
+    )  # fmt: skip
     dialogs = Dialogs(services, outbox, Receivers(settings.wecom_agent_id, settings.wecom_kf_open_kfid))
-    kf_reader = (
-        KfReader(kf_api, dialogs, services.database, settings.wecom_kf_open_kfid or "") if kf_api else None
-    )
-    channel = WeComChannel(settings, services, http, dialogs, outbox, app_api, kf_reader)
+    kf_reader = None
+    if kf_api is not None:
+        open_kfid = settings.wecom_kf_open_kfid or ""
+        sessions = KfSessions(kf_api, services.database, services.outbound, open_kfid)
+        outbox.learn_state = sessions.learn
+        kf_reader = KfReader(kf_api, dialogs, services.database, open_kfid, sessions)
+    group_sends = GroupSends(app_api, services.database, dialogs.clock) if app_api else None
+    channel = WeComChannel(settings, services, http, dialogs, outbox, app_api, kf_reader, group_sends)
     crypto = CallbackCrypto(
         settings.wecom_callback_token.get_secret_value(),
         settings.wecom_callback_aes_key.get_secret_value(),

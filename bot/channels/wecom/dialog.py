@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.channels.wecom import render
 from bot.channels.wecom.inbound import Incoming
-from bot.channels.wecom.outbox import Outbox, window_open
+from bot.channels.wecom.outbox import Outbox, kf_blocked
 from bot.core.identity import WECHAT_KF, WECOM, make_key, parse_key
 from bot.core.services import Services
 from bot.core.turns import take_turn
@@ -105,6 +105,17 @@ class Dialogs:
                 [self.to_customer(parsed.id, m) for m in render.kf_messages(translator, shown)],
             )
 
+    async def note_contact(self, incoming: Incoming) -> bool:
+        """A customer's message while a person serves them: it renews the 客服 window and is marked
+        seen, and is not an input (session.py says why); False when it was noted before."""
+        async with self.services.conversations.side_writes(), self.services.database.session() as session:
+            if not await repo.mark_seen(session=session, digest=incoming.digest, now=self.clock()):
+                return False
+            if incoming.inbound:
+                await repo.note_inbound(session=session, key=incoming.key, now=self.clock())
+            await session.commit()
+        return True
+
     async def _seen(self, digest: str) -> bool:
         """Whether an input was applied already (a short read of its own)."""
         async with self.services.database.session() as session:
@@ -122,12 +133,13 @@ class Dialogs:
         key = make_key(WECOM, user_id)
         await self.queue(key, CARD_UPDATE, [self.card_update(user_id, response_code, text)])
 
-    async def _add(self, session: Any, key: str, kind: str, payloads: list[dict[str, Any]]) -> None:
+    async def _add(
+        self, session: Any, key: str, kind: str, payloads: list[dict[str, Any]], ref: str | None = None
+    ) -> None:
         """Queue payloads, encrypted."""
         if payloads:
-            await repo.add_messages(
-                session=session, key=key, kind=kind, payloads=[self.outbox.seal(p) for p in payloads]
-            )
+            sealed = [self.outbox.seal(p) for p in payloads]
+            await repo.add_messages(session=session, key=key, kind=kind, payloads=sealed, ref=ref)
 
     def to_member(self, user_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """An app message for a member."""
@@ -146,12 +158,13 @@ class Dialogs:
 
     # ---------------------------------------------------------------- messages on the bot's own initiative
 
-    async def send_on_own(self, key: str, replies: list[Reply], lang: str) -> bool:
+    async def send_on_own(self, key: str, replies: list[Reply], lang: str, ref: str | None = None) -> bool:
         """bot.core.outbound's sender for wecom: and wxkf: keys.
 
         False when a 客服 customer's window is closed (or would be before these messages went
-        out): nothing is queued then, and the caller keeps the message for the next contact
-        (the HR notices do; a draft reminder is tried again later).
+        out), or a person serves them: nothing is queued then, and the caller keeps the message
+        for the next contact (the HR notices do; a draft reminder is tried again later). `ref`
+        goes with the queued rows: WeCom may still report them undelivered (session.py).
         """
         parsed = parse_key(key)
         if parsed is None or parsed.channel not in (WECOM, WECHAT_KF):
@@ -164,17 +177,16 @@ class Dialogs:
                 messages = [self.to_customer(parsed.id, m) for m in render.kf_messages(translator, replies)]
                 if not await self._quota_left(session, key, len(messages)):
                     return False
-            await self._add(session, key, APP if parsed.channel == WECOM else KF, messages)
+            await self._add(session, key, APP if parsed.channel == WECOM else KF, messages, ref)
             await session.commit()
         self.outbox.wake(key)
         return True
 
     async def _quota_left(self, session: Any, key: str, wanted: int) -> bool:
-        """True when the customer's window is open for `wanted` more messages besides those queued."""
+        """True when the customer's window is open for `wanted` more messages besides those queued
+        (and no person serves them)."""
         # Queued rows first: a row sent between the two reads is then counted twice (refusing one
         # message too many), never not at all (one too many for WeCom).
         queued = await repo.count_pending(session=session, key=key)
         peer = await repo.load_peer(session=session, key=key)
-        if peer is None:
-            return False
-        return window_open(peer.last_inbound_at, peer.sent_since + queued + wanted - 1, self.clock())
+        return kf_blocked(peer, self.clock(), queued + wanted - 1) is None

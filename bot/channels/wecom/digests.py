@@ -4,8 +4,12 @@ A destination is a member ("wecom:<UserID>": message/send) or a group chat the a
 ("wecom:group:<chatid>": appchat/send). WeCom cannot edit a sent text (`can_edit` False), so the
 worker sends a digest's content once under a dedupe key; message/send drops a repeat of the same
 content to the same member within duplicate_check_interval (4 hours at most), which is what
-`dedupe_seconds` declares. The spreadsheet and the chart are uploaded as temporary media first.
-The API client (api.py) does the token refetch and the back-off on 45009 and 5xx.
+`dedupe_seconds` declares. appchat/send documents no such check: a group's content goes through
+groups.py (claimed in the database, never repeated when its outcome is unknown), and every group
+send is at most once in the API client (a timed-out attachment is not sent again by it; the
+worker may, which its docstring accepts for attachments). The spreadsheet and the chart are
+uploaded as temporary media first. The API client (api.py) does the token refetch and the back-off
+on 45009 and 5xx.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.wecom.api import WeComAPI, WeComError
+from bot.channels.wecom.groups import GroupSends
 from bot.channels.wecom.render import TEXT_LIMIT_BYTES
 from bot.core.identity import GROUP_PREFIX, WECOM, parse_key
 from bot.features.delivery.channel import BeforeTry, DigestChannels, Rejected, Unreachable
@@ -30,6 +35,7 @@ class WeComDigests:
 
     api: WeComAPI
     agent_id: int
+    groups: GroupSends | None = None  # without it (tests of the API alone) group content is not claimed
     can_edit: bool = False
     dedupe_seconds: float = DEDUPE_SECONDS
 
@@ -40,11 +46,13 @@ class WeComDigests:
     async def send_text(
         self, address: str, text: str, *, dedupe_key: str | None = None, before_try: BeforeTry = None
     ) -> str:
-        """A text; with a dedupe key, WeCom drops the same text sent again within 4 hours."""
+        """A text; with a dedupe key it is sent once: WeCom drops the same text to a member again
+        within 4 hours, and a group's is claimed first (groups.py)."""
         extra: dict[str, Any] = {}
         if dedupe_key is not None:
             extra = {"enable_duplicate_check": 1, "duplicate_check_interval": DEDUPE_SECONDS}
-        return await self._send(address, {"msgtype": "text", "text": {"content": text}, **extra}, before_try)
+        message = {"msgtype": "text", "text": {"content": text}, **extra}
+        return await self._send(address, message, before_try, dedupe_key)
 
     async def edit_text(
         self, address: str, message_id: str, text: str, *, before_try: BeforeTry = None
@@ -78,7 +86,9 @@ class WeComDigests:
         media_id = await _mapped(lambda: self.api.upload(kind, name, data, content_type))
         return await self._send(address, {"msgtype": kind, kind: {"media_id": media_id}}, before_try)
 
-    async def _send(self, address: str, message: dict[str, Any], before_try: BeforeTry) -> str:
+    async def _send(
+        self, address: str, message: dict[str, Any], before_try: BeforeTry, dedupe_key: str | None = None
+    ) -> str:
         """message/send to a member, appchat/send to a group chat; the message id."""
         parsed = parse_key(address)
         if parsed is None or parsed.channel != WECOM:
@@ -86,8 +96,13 @@ class WeComDigests:
         if before_try is not None:
             await before_try()
         if parsed.id.startswith(GROUP_PREFIX):
-            body = {"chatid": parsed.id.removeprefix(GROUP_PREFIX), **message}
-            answer = await _mapped(lambda: self.api.call("appchat/send", body))
+            chat_id = parsed.id.removeprefix(GROUP_PREFIX)
+            # appchat/send takes no duplicate-check fields (none documented): they stay out.
+            body = {"chatid": chat_id, **{k: v for k, v in message.items() if "duplicate" not in k}}
+            groups = self.groups
+            if dedupe_key is not None and groups is not None:
+                return str(await _mapped(lambda: groups.send(chat_id, body, dedupe_key)))
+            answer = await _mapped(lambda: self.api.call("appchat/send", body, at_most_once=True))
         else:
             body = {"touser": parsed.id, "agentid": self.agent_id, **message}
             answer = await _mapped(lambda: self.api.call("message/send", body))
@@ -104,6 +119,6 @@ async def _mapped(call: Callable[[], Awaitable[Any]]) -> Any:
         raise Rejected(f"WeCom errcode {error.errcode}") from None
 
 
-def register(channels: DigestChannels, api: WeComAPI, agent_id: int) -> None:
+def register(channels: DigestChannels, api: WeComAPI, agent_id: int, groups: GroupSends) -> None:
     """Serve "wecom:" HR destinations from this process."""
-    channels.register(WECOM, WeComDigests(api, agent_id))
+    channels.register(WECOM, WeComDigests(api, agent_id, groups))

@@ -5,6 +5,8 @@ notify ─► one reader task per account ─► sync_msg(cursor, token) ─► 
 
 Each message is applied (and marked seen) in its own transaction before the page's cursor is
 saved, so a restart in the middle of a page reads the page again and skips what was applied.
+Session events and msg_send_fail go to session.py; a customer's message while a person of the
+county serves them is noted as contact only (session.py's docstring).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from bot.channels.wecom.api import WeComAPI, WeComError
 from bot.channels.wecom.dialog import Dialogs
 from bot.channels.wecom.inbound import from_kf
+from bot.channels.wecom.session import KfSessions
 from dialogs.model import DEFAULT_LANGUAGE, Reply
 from storage.db import Database
 from storage.repositories import wecom as repo
@@ -28,8 +31,11 @@ MAX_PAGES = 100  # per notification; the next notification goes on from the save
 class KfReader:
     """Reads one 客服 account's message stream, one reader at a time."""
 
-    def __init__(self, api: WeComAPI, dialogs: Dialogs, database: Database, open_kfid: str) -> None:
+    def __init__(
+        self, api: WeComAPI, dialogs: Dialogs, database: Database, open_kfid: str, sessions: KfSessions
+    ) -> None:
         self.api, self.dialogs, self.database, self.open_kfid = api, dialogs, database, open_kfid
+        self.sessions = sessions
         self._token = ""
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -89,21 +95,21 @@ class KfReader:
 
     async def _apply(self, message: dict[str, Any]) -> int:
         """Apply one message; 1 when it was new input for the dialogs."""
-        if (
-            message.get("msgtype") == "event"
-            and (message.get("event") or {}).get("event_type") == "msg_send_fail"
-        ):
-            fail = (message.get("event") or {}).get("fail_type")
-            log.warning("WeCom kf: a message was not delivered (fail_type %s)", fail)
-            return 0
-        incoming = from_kf(message)
-        if incoming is None:
-            return 0
+        incoming = None
         try:
+            if await self.sessions.on_event(message):
+                return 0
+            incoming = from_kf(message)
+            if incoming is None:
+                return 0
+            if await self.sessions.people_serve(incoming.key):
+                await self.dialogs.note_contact(incoming)
+                return 0
             return int(await self.dialogs.apply(incoming))
         except Exception:  # one message that fails must not stop the stream for every household
             log.exception("WeCom kf: a message could not be applied")
-            await self.dialogs.send_on_own(incoming.key, [Reply("core.error")], DEFAULT_LANGUAGE)
+            if incoming is not None:
+                await self.dialogs.send_on_own(incoming.key, [Reply("core.error")], DEFAULT_LANGUAGE)
             return 0
 
     def reading(self) -> bool:

@@ -4,9 +4,17 @@ callback ─► turn ─► rows in wecom_outbox (same transaction) ─► commi
                                                    sender loop ─► per user, oldest first ─► WeCom
 
 A user's messages go out one at a time and in order; different users' in parallel. A row is
-marked sent only after WeCom accepted it; a failure keeps it (and the user's later ones) for a
-retry after a growing wait. 客服 messages wait ("held") while the user's 48-hour / 5-message
-window is closed and go out at their next message.
+marked sent only after WeCom accepted it, with the msgid WeCom gave it (a later msg_send_fail
+names it: session.py); a failure keeps it (and the user's later ones) for a retry after a growing
+wait. A 客服 message that cannot go now:
+
+    window closed (48 h / 5 messages), or the session ended by a person ─► a reply waits ("held")
+        and goes out at the user's next message
+    a person serves the customer (state 2/3; learnt from WeCom's 95018 too) ─► a reply is dropped
+        ("failed": sent later it would talk over the person)
+    either way, a message sent on a feature's behalf (`ref`: an HR notice, a draft reminder) goes
+        back to its feature ("returned", Outbound.returned), which holds it for the next contact
+        and tells HR it was not delivered
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
@@ -31,10 +39,14 @@ from storage.models_wecom import (
     FAILED,
     HELD,
     KF,
+    KF_ENDED,
+    KF_PEOPLE,
     KF_WELCOME,
     PENDING,
+    RETURNED,
     SENT,
     WecomOutbox,
+    WecomPeer,
 )
 from storage.repositories import wecom as repo
 
@@ -47,7 +59,11 @@ POLL_S = 5.0  # look for due rows at least this often (retries, other processes'
 CONCURRENT_USERS = 64
 BATCH = 10  # rows read at once per user (a turn queues a few)
 TASK_EXISTS = 42014  # a card's task_id was used: an earlier attempt got through
-KF_WINDOW_ERRORS = frozenset({95999, 95018, 95015})  # fake's placeholder; "session state"/"not in window"
+# kf/send_msg outside the window: the real code is not documented (95999 is the fake's
+# placeholder; 95015 kept from the first version of this module, unconfirmed).
+KF_WINDOW_ERRORS = frozenset({95999, 95015})
+KF_SESSION_STATE = 95018  # "send msg session status invalid": the session is not in state 0 or 1
+WINDOW, PEOPLE, ENDED = "window closed", "a person serves the customer", "session ended"
 PATHS = {
     APP: "message/send",
     APP_FILE: "message/send",
@@ -62,6 +78,17 @@ def window_open(last_inbound_at: float | None, sent_since: int, now: float) -> b
     return last_inbound_at is not None and now - last_inbound_at < KF_WINDOW_S and sent_since < KF_QUOTA
 
 
+def kf_blocked(peer: WecomPeer | None, now: float, more: int = 0) -> str | None:
+    """Why the bot cannot write `more` + 1 messages to a 客服 user now (None: it can)."""
+    if peer is not None and peer.service_state in KF_PEOPLE:
+        return PEOPLE
+    if peer is None or not window_open(peer.last_inbound_at, peer.sent_since + more, now):
+        return WINDOW
+    if peer.service_state == KF_ENDED:  # a person ended it: WeCom takes no message before the next one
+        return ENDED
+    return None
+
+
 class Outbox:
     """The sender loop and the encryption of queued payloads."""
 
@@ -73,8 +100,11 @@ class Outbox:
         *,
         clock: Callable[[], float] = time.time,
         writes: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
+        hand_back: Callable[[str, str], Awaitable[Any]] | None = None,
     ) -> None:
         self.database, self.cipher, self.apis, self.clock = database, cipher, apis, clock
+        self.hand_back = hand_back  # Outbound.returned: a feature's message back to the feature
+        self.learn_state: Callable[[str], Awaitable[int | None]] | None = None  # KfSessions.learn
         # The conversation store's write turn: on SQLite our commits take turns with the dialogs'
         # saves instead of making them wait on a busy file.
         self.writes = writes
@@ -169,9 +199,10 @@ class Outbox:
     async def _send_one(self, row: WecomOutbox) -> bool:
         """Try one row; True when it is done with (sent or failed for good) and the next may go."""
         assert row.id is not None
-        if row.kind == KF and not await self._kf_window_open(row.key):
-            await self._finish(row.id, HELD)  # and the user's later ones, on the next rounds of the loop
-            return True
+        if row.kind == KF:
+            blocked = await self._kf_blocked(row.key)
+            if blocked is not None:  # and the user's later ones, on the next rounds of the loop
+                return await self._not_now(row, blocked)
         api = self.apis.get(row.kind)
         if api is None:
             await self._finish(row.id, FAILED, "channel not configured")
@@ -180,10 +211,24 @@ class Outbox:
             payload = self.unseal(row.payload)
             if row.kind == APP_FILE:
                 payload = await _uploaded(api, payload)
-            await api.call(PATHS[row.kind], payload)
+            answer = await api.call(PATHS[row.kind], payload)
         except WeComError as error:
             return await self._failed(row, error)
-        await self._finish(row.id, SENT, counts_for=row.key if row.kind == KF else None)
+        msgid = str(answer.get("msgid") or "") or None
+        await self._finish(row.id, SENT, counts_for=row.key if row.kind == KF else None, msgid=msgid)
+        return True
+
+    async def _not_now(self, row: WecomOutbox, why: str, error: str | None = None) -> bool:
+        """A 客服 message that cannot go now: held (a reply, for the next message), dropped (a reply
+        while a person serves), or handed back to its feature; the next row may be looked at."""
+        assert row.id is not None
+        if row.ref is not None and self.hand_back is not None:
+            await self._finish(row.id, RETURNED, error or why)
+            await self.hand_back(row.key, row.ref)
+        elif why == PEOPLE:
+            await self._finish(row.id, FAILED, error or why)
+        else:
+            await self._finish(row.id, HELD, error)
         return True
 
     async def _failed(self, row: WecomOutbox, error: WeComError) -> bool:
@@ -192,9 +237,17 @@ class Outbox:
         if error.errcode == TASK_EXISTS and row.attempts:
             await self._finish(row.id, SENT)  # the earlier attempt reached WeCom
             return True
-        if row.kind == KF and error.errcode in KF_WINDOW_ERRORS:
-            await self._finish(row.id, HELD, f"errcode {error.errcode}")
-            return True
+        if row.kind == KF and error.errcode in KF_WINDOW_ERRORS:  # closed: no more tries until they write
+            async with self.writes(), self.database.session() as session:
+                await repo.close_window(session=session, key=row.key, quota=KF_QUOTA)
+                await session.commit()
+            return await self._not_now(row, WINDOW, f"errcode {error.errcode}")
+        if row.kind == KF and error.errcode == KF_SESSION_STATE and self.learn_state is not None:
+            state = await self.learn_state(row.key)  # stored; a person serving silences the rest
+            if state in KF_PEOPLE:
+                return await self._not_now(row, PEOPLE, f"errcode {error.errcode}")
+            if state == KF_ENDED:
+                return await self._not_now(row, ENDED, f"errcode {error.errcode}")
         if row.kind in (CARD_UPDATE, KF_WELCOME) or row.attempts + 1 >= len(RETRY_S):
             # A card update or a welcome code is worth little later: give up on it, not on the rest.
             log.warning("WeCom outbox: giving up on a %s message (errcode %s)", row.kind, error.errcode)
@@ -203,11 +256,11 @@ class Outbox:
         await self._finish(row.id, PENDING, f"errcode {error.errcode}", self.clock() + RETRY_S[row.attempts])
         return False
 
-    async def _kf_window_open(self, key: str) -> bool:
-        """True while the user's 客服 window lets the bot write."""
+    async def _kf_blocked(self, key: str) -> str | None:
+        """Why the bot cannot write to the 客服 user now (None: it can)."""
         async with self.database.session() as session:
             peer = await repo.load_peer(session=session, key=key)
-        return peer is not None and window_open(peer.last_inbound_at, peer.sent_since, self.clock())
+        return kf_blocked(peer, self.clock())
 
     async def _finish(
         self,
@@ -216,12 +269,13 @@ class Outbox:
         error: str | None = None,
         retry_at: float = 0.0,
         counts_for: str | None = None,
+        msgid: str | None = None,
     ) -> None:
         """Record an attempt's outcome (a sent 客服 message uses up one of the user's five)."""
         async with self.writes(), self.database.session() as session:
             await repo.finish(
                 session=session, entry_id=entry_id, status=status, error=error, retry_at=retry_at,
-                counts_for=counts_for,
+                counts_for=counts_for, msgid=msgid,
             )  # fmt: skip
 
 

@@ -8,6 +8,9 @@ household writes again (any turn: `register` hooks Effects.on_contact; only on c
     sender `holds`, e.g. 微信客服, so other channels' turns cost no lookup) ──► waiting notices sent
 every hour (bot.core.scheduler) ──► every waiting notice this process can reach is tried again
     sender raises ──► it may have arrived: never sent again ("failed"), HR still sees "not told yet"
+the channel reports later that a notice it took did not arrive (Outbound.returned, ref "notice:<change>":
+    微信客服's msg_send_fail, or a person of the county took over the chat) ──► waiting again, HR sees
+    "not told yet", sent at the household's next contact
 
 Only families that used the bot themselves (household.answered_by = "household") are told; the
 notice goes to the key they submitted from, in the language they last used.
@@ -24,10 +27,12 @@ from bot.core.outbound import Outbound
 from bot.features.hr.render import value
 from content.i18n import Translator
 from dialogs.model import Reply
+from storage.db import Database
 from storage.models import utc_now
 from storage.repositories import notices
 
 log = logging.getLogger(__name__)
+REF_KIND = "notice"  # Outbound ref "notice:<status change id>"
 
 
 async def notify_household(outbound: Outbound, session: Any, change_id: int) -> bool:
@@ -52,7 +57,9 @@ async def deliver(outbound: Outbound, session: Any, notice_id: int) -> bool:
     t = Translator(notice.language)
     reply = Reply(f"hr.notify.{notice.status}", (("kind", value(t, "kind", notice.kind)),))
     try:
-        delivered = await outbound.send(notice.key, [reply], notice.language)
+        delivered = await outbound.send(
+            notice.key, [reply], notice.language, ref=f"{REF_KIND}:{notice.change_id}"
+        )
     except Exception as error:  # it may have arrived: claimed, so never twice
         log.warning(
             "could not tell the household of status change %s: %s", notice.change_id, type(error).__name__
@@ -76,8 +83,9 @@ async def retry_waiting(outbound: Outbound, session: Any) -> int:
     return told
 
 
-def register(effects: Effects, outbound: Outbound) -> None:
-    """Send a household's waiting notices whenever it writes (the WeChat window is open again then)."""
+def register(effects: Effects, outbound: Outbound, database: Database) -> None:
+    """Send a household's waiting notices whenever it writes (the WeChat window is open again then);
+    hold again a notice a channel took but could not deliver."""
 
     async def on_contact(*, key: str, session: Any, side_writes: Any) -> None:
         if not outbound.holds(key):  # a set lookup: the hot path of other channels stays as it was
@@ -89,3 +97,12 @@ def register(effects: Effects, outbound: Outbound) -> None:
                     await deliver(outbound, session, notice_id)
 
     effects.on_contact(on_contact)
+
+    async def returned(*, key: str, ident: str) -> None:
+        if not ident.isdigit():
+            return
+        async with database.session() as session:
+            held = await notices.rehold(session=session, change_id=int(ident), now=utc_now())
+        log.info("status change %s not delivered: %s", ident, "held again" if held else "superseded")
+
+    outbound.on_returned(REF_KIND, returned)
