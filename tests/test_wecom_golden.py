@@ -60,3 +60,19 @@ def test_golden_screens_fit_wecom(path):
             _check_kf_message(message)
         assert ids_of(app) == expected == ids_of(kf), f"turn {number}: a choice was lost"
         assert len(kf) <= KF_MESSAGES_PER_TURN, f"turn {number}: {len(kf)} 客服 messages"
+
+
+@pytest.mark.parametrize("path", golden_files(), ids=lambda p: p.stem)
+def test_golden_screens_as_numbered_text_keep_every_choice_within_the_limit(path):
+    transcript = load(path)
+    translator = Translator(transcript.get("lang", "zh_Hans"))
+    for number, replies in enumerate(turns(transcript), start=1):
+        shown = app_messages(translator, replies, cards=False)
+        assert {message["msgtype"] for message in shown} <= {"text"}, f"turn {number}"
+        content = "\n".join(message["text"]["content"] for message in shown)
+        for message in shown:
+            assert len(message["text"]["content"].encode()) <= 2048, f"turn {number}"
+        for reply in replies:
+            for option in reply.options:  # every choice is offered: by its number, or by its words
+                label = translator.render(reply).buttons[reply.options.index(option)][1]
+                assert label in content, f"turn {number}: {label!r} not offered"

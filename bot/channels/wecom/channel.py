@@ -172,7 +172,10 @@ def build_channel(services: Services, settings: Settings) -> WeComChannel | None
         services.database, services.cipher, apis, writes=services.conversations.side_writes,
         hand_back=services.outbound.returned,
     )  # fmt: skip
-    dialogs = Dialogs(services, outbox, Receivers(settings.wecom_agent_id, settings.wecom_kf_open_kfid))
+    receivers = Receivers(
+        settings.wecom_agent_id, settings.wecom_kf_open_kfid, app_cards=settings.wecom_app_choices == "cards"
+    )
+    dialogs = Dialogs(services, outbox, receivers)
     kf_reader = None
     if kf_api is not None:
         open_kfid = settings.wecom_kf_open_kfid or ""

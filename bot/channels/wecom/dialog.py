@@ -34,6 +34,9 @@ class Receivers:
 
     agent_id: int | None
     open_kfid: str | None
+    app_cards: bool = (
+        True  # the app's choices as template cards; else numbered lines (微工作台 shows no cards)
+    )
 
 
 class Dialogs:
@@ -63,7 +66,7 @@ class Dialogs:
                 state, replies = await take_turn(
                     book=services.book, slot=slot, user_input=incoming.user_input, key=key,
                     default_lang=DEFAULT_LANGUAGE, effects=services.effects, session=session,
-                    cipher=services.cipher,
+                    cipher=services.cipher, numbers_press=parse_key(key).channel == WECOM,  # type: ignore[union-attr]
                 )  # fmt: skip
                 translator = Translator(state.lang)
                 async with slot.side_writes():
@@ -92,7 +95,10 @@ class Dialogs:
                 session,
                 key,
                 APP,
-                [self.to_member(parsed.id, m) for m in render.app_messages(translator, shown)],
+                [
+                    self.to_member(parsed.id, m)
+                    for m in render.app_messages(translator, shown, cards=self.receivers.app_cards)
+                ],
             )
         elif incoming.welcome_code:
             welcome = {"code": incoming.welcome_code, **render.welcome_message(translator, shown)}
@@ -172,7 +178,10 @@ class Dialogs:
         translator = Translator(lang)
         async with self.services.database.session() as session:
             if parsed.channel == WECOM:
-                messages = [self.to_member(parsed.id, m) for m in render.app_messages(translator, replies)]
+                messages = [
+                    self.to_member(parsed.id, m)
+                    for m in render.app_messages(translator, replies, cards=self.receivers.app_cards)
+                ]
             else:
                 messages = [self.to_customer(parsed.id, m) for m in render.kf_messages(translator, replies)]
                 if not await self._quota_left(session, key, len(messages)):
