@@ -108,3 +108,15 @@ class WecomGroupSend(SQLModel, table=True):
     state: str = Field(max_length=STATUS_LENGTH)
     msgid: str | None = Field(default=None, max_length=MSGID_LENGTH)
     created_at: float = Field(sa_type=Double, index=True)  # epoch seconds; old rows are purged
+
+
+class WecomLease(SQLModel, table=True):
+    """Who sends a user's messages, or reads a 客服 stream, now: one process at a time, so that two
+    processes serving the same county (replicas behind one address) never send a message twice nor
+    out of order. A process that dies leaves a lease that runs out."""
+
+    __tablename__ = "wecom_lease"
+
+    name: str = Field(primary_key=True, max_length=HASH_LENGTH + 8)  # "send:" + sha256 of the user key
+    holder: str = Field(max_length=HASH_LENGTH)  # the process's random id
+    until: float = Field(sa_type=Double)  # epoch seconds

@@ -197,6 +197,7 @@ class FakeWeCom:
         self.menus: list[dict[str, Any]] = []
         self.uploads: list[dict[str, Any]] = []
         self.calls: list[tuple[str, int]] = []  # (path, errcode) of every API call
+        self.sync_cursors: list[str] = []  # the cursor of every kf/sync_msg read
         self.unknown_paths: list[str] = []
         self.gettoken_calls = 0
         self.group_chats: set[str] = set()  # chat ids of group chats the app made (appchat/create)
@@ -389,13 +390,16 @@ class FakeWeCom:
         message.setdefault("send_time", int(self.now()))
         self._stream.append(message)
 
-    async def kf_notify(self) -> CallbackAnswer:
-        """The kf_msg_or_event callback that tells the bot to read the stream."""
+    def kf_notice(self) -> dict[str, Any]:
+        """The fields of a kf_msg_or_event callback, with a fresh sync token (valid 10 minutes)."""
         sync_token = secrets.token_hex(8)
         self._sync_tokens[sync_token] = self.now()
-        fields = {"ToUserName": self.corp_id, "CreateTime": int(self.now()), "MsgType": "event",
-                  "Event": "kf_msg_or_event", "Token": sync_token, "OpenKfId": self.open_kfid}  # fmt: skip
-        return await self.post_message(fields, self.kf_path)
+        return {"ToUserName": self.corp_id, "CreateTime": int(self.now()), "MsgType": "event",
+                "Event": "kf_msg_or_event", "Token": sync_token, "OpenKfId": self.open_kfid}  # fmt: skip
+
+    async def kf_notify(self) -> CallbackAnswer:
+        """The kf_msg_or_event callback that tells the bot to read the stream."""
+        return await self.post_message(self.kf_notice(), self.kf_path)
 
     async def customer_enters(
         self, external: str, scene_param: str = "", welcome: bool = True
@@ -412,7 +416,8 @@ class FakeWeCom:
         self._stream_add({"origin": 4, "msgtype": "event", "event": event})
         return await self.kf_notify()
 
-    def _customer_message(self, external: str, text: dict[str, Any], msgid: str | None = None) -> None:
+    def customer_message(self, external: str, text: dict[str, Any], msgid: str | None = None) -> None:
+        """A customer's message put in the stream, without the callback that announces it."""
         customer = self._customers.setdefault(external, _Customer())
         customer.last_message_at, customer.sent_since = self.now(), 0
         if customer.state == ENDED:
@@ -426,14 +431,14 @@ class FakeWeCom:
 
     async def customer_sends(self, external: str, text: str, msgid: str | None = None) -> CallbackAnswer:
         """A customer types a message."""
-        self._customer_message(external, {"content": text}, msgid)
+        self.customer_message(external, {"content": text}, msgid)
         return await self.kf_notify()
 
     async def customer_taps(self, external: str, menu: Sent, choice_id: str) -> CallbackAnswer:
         """A customer taps a menu item: it arrives as their text, with the item's id as menu_id."""
         assert menu.msgtype == "msgmenu"
         item_id, label = menu.key_of(choice_id)
-        self._customer_message(external, {"content": label, "menu_id": item_id})
+        self.customer_message(external, {"content": label, "menu_id": item_id})
         return await self.kf_notify()
 
     def service_state(self, external: str) -> int:
@@ -647,6 +652,7 @@ class FakeWeCom:
         if body.get("open_kfid") != self.open_kfid or not 1 <= int(body.get("limit", 1000)) <= 1000:
             raise FakeError(BAD_PARAMETER, "open_kfid/limit")
         cursor = str(body.get("cursor") or "c0")
+        self.sync_cursors.append(cursor)
         if not re.fullmatch(r"c\d+", cursor):
             raise FakeError(BAD_PARAMETER, "invalid cursor")
         start = int(cursor[1:])

@@ -161,7 +161,7 @@ async def test_a_restart_in_the_middle_of_a_page_applies_each_message_once(fake,
 
         # Three messages arrive in one page; the bot dies after applying the first.
         for text in ("/menu", "/help", "/language"):
-            fake._customer_message("wmRestart", {"content": text})
+            fake.customer_message("wmRestart", {"content": text})
         channel.dialogs.apply = crash_on_second  # type: ignore[method-assign]
         with pytest.raises(asyncio.CancelledError):
             await reader.read()
@@ -195,7 +195,7 @@ async def test_a_message_that_fails_is_answered_with_an_apology_and_the_stream_g
             return await original(incoming)
 
         channel.dialogs.apply = fail_on_help  # type: ignore[method-assign]
-        fake._customer_message("wmPoison", {"content": "/help"})
+        fake.customer_message("wmPoison", {"content": "/help"})
         after = await family.says("/language")
         assert after[0].text == "抱歉，出了点问题。您填的内容没有丢，请再试一次。"
         assert any("语言" in m.text or "Language" in m.text for m in after)
@@ -206,7 +206,7 @@ async def test_empty_pages_with_has_more_are_followed(fake, tmp_path):
         fake.empty_pages, fake.page_size = 2, 1
         family = Customer(fake, channel, "wmPages")
         await family.enters()
-        fake._customer_message("wmPages", {"content": "/help"})
+        fake.customer_message("wmPages", {"content": "/help"})
         await family.says("/menu")
         assert sum(1 for m in fake.messages_to("wmPages") if m.buttons) >= 2
 

@@ -86,11 +86,15 @@ async def _digest_channels(settings: Any, stack: contextlib.AsyncExitStack, *, w
 
         from bot.channels.wecom import digests as wecom_digests
         from bot.channels.wecom.api import WeComAPI
+        from bot.channels.wecom.groups import GroupSends
+        from storage.db import Database
 
         http = await stack.enter_async_context(aiohttp.ClientSession())
+        database = Database.from_url(settings.db_url)  # group sends are claimed there, once
+        stack.push_async_callback(database.dispose)
         secret = settings.wecom_app_secret.get_secret_value()
         api = WeComAPI(http, settings.wecom_api_url, settings.wecom_corp_id, secret)
-        wecom_digests.register(channels, api, settings.wecom_agent_id)
+        wecom_digests.register(channels, api, settings.wecom_agent_id, GroupSends(api, database))
     return channels
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
 from typing import Any
 
 from bot.channels.wecom.api import WeComAPI, WeComError
@@ -22,10 +24,15 @@ from bot.channels.wecom.session import KfSessions
 from dialogs.model import DEFAULT_LANGUAGE, Reply
 from storage.db import Database
 from storage.repositories import wecom as repo
+from storage.repositories import wecom_leases as leases
+from storage.repositories.wecom_leases import lease_name
 
 log = logging.getLogger(__name__)
 PAGE_LIMIT = 1000
 MAX_PAGES = 100  # per notification; the next notification goes on from the saved cursor
+# Several processes may serve the account: one reads the stream at a time, the lease renewed per
+# page (longer than a page takes); a notification that finds it taken waits for its turn.
+LEASE_S, LEASE_WAIT_S, LEASE_POLL_S = 300.0, 120.0, 0.2
 
 
 class KfReader:
@@ -39,6 +46,7 @@ class KfReader:
         self._token = ""
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self.holder = secrets.token_hex(16)  # this process, in the stream's lease
 
     async def notify(self, fields: dict[str, str]) -> None:
         """A kf_msg_or_event callback: read the stream soon (the callback is answered at once)."""
@@ -69,8 +77,40 @@ class KfReader:
 
     async def read(self) -> int:
         """Apply every message after the stored cursor; how many were applied."""
+        lease = lease_name("kf-read", self.open_kfid)
+        if not await self._wait_for(lease):
+            log.warning("WeCom kf: another process kept reading the stream; the next notification reads")
+            return 0
+        try:
+            return await self._read_pages(lease)
+        finally:
+            async with self.database.session() as session:
+                await leases.give_back(session=session, name=lease, holder=self.holder)
+
+    async def _wait_for(self, lease: str) -> bool:
+        """Take the stream's lease, waiting while another process reads: what it has not read yet
+        (the message that woke us may have come after its last page) is read here after it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEASE_WAIT_S
+        while not await self._take(lease):
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(LEASE_POLL_S)
+        return True
+
+    async def _take(self, lease: str) -> bool:
+        """Take or extend this process's lease on reading the stream."""
+        async with self.database.session() as session:
+            return await leases.take(
+                session=session, name=lease, holder=self.holder, now=time.time(), seconds=LEASE_S
+            )
+
+    async def _read_pages(self, lease: str) -> int:
+        """Read pages while there are more (and the lease is still ours)."""
         applied = 0
         for _ in range(MAX_PAGES):
+            if not await self._take(lease):
+                break
             async with self.database.session() as session:
                 cursor = await repo.load_cursor(session=session, open_kfid=self.open_kfid)
             page = await self.api.call("kf/sync_msg", self._request(cursor))

@@ -3,7 +3,9 @@
 callback ─► turn ─► rows in wecom_outbox (same transaction) ─► commit ─► HTTP 200 ─► wake()
                                                    sender loop ─► per user, oldest first ─► WeCom
 
-A user's messages go out one at a time and in order; different users' in parallel. A row is
+A user's messages go out one at a time and in order; different users' in parallel. Several
+processes may serve one county (replicas behind one address, on PostgreSQL): a user's sending is
+leased to one of them at a time (wecom_lease), so nothing goes twice or out of order. A row is
 marked sent only after WeCom accepted it, with the msgid WeCom gave it (a later msg_send_fail
 names it: session.py); a failure keeps it (and the user's later ones) for a retry after a growing
 wait. A 客服 message that cannot go now:
@@ -24,6 +26,7 @@ import base64
 import contextlib
 import json
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -49,6 +52,8 @@ from storage.models_wecom import (
     WecomPeer,
 )
 from storage.repositories import wecom as repo
+from storage.repositories import wecom_leases as leases
+from storage.repositories.wecom_leases import lease_name
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,9 @@ KF_QUOTA = 5  # messages per customer message
 RETRY_S = (5.0, 30.0, 120.0, 600.0, 1800.0)  # waits after the 1st, 2nd, ... failed attempt
 POLL_S = 5.0  # look for due rows at least this often (retries, other processes' rows)
 CONCURRENT_USERS = 64
+# Longer than one batch can take (BATCH rows of at most REQUEST_TIMEOUT_S each): a lease renewed per
+# batch never runs out under a live sender.
+LEASE_S = 600.0
 BATCH = 10  # rows read at once per user (a turn queues a few)
 TASK_EXISTS = 42014  # a card's task_id was used: an earlier attempt got through
 # kf/send_msg outside the window: the real code is not documented (95999 is the fake's
@@ -114,6 +122,7 @@ class Outbox:
         self._slots = asyncio.Semaphore(CONCURRENT_USERS)
         self._stopping = False
         self._again: set[str] = set()
+        self.holder = secrets.token_hex(16)  # this process, in the leases of the users it sends to
 
     def seal(self, payload: dict[str, Any]) -> str:
         """A payload as stored: JSON encrypted with the data key."""
@@ -175,10 +184,16 @@ class Outbox:
 
     async def _send_user(self, key: str) -> None:
         """Send the user's pending rows in order; stop at the first that cannot go now."""
+        lease = lease_name("send", key)
         try:
             async with self._slots:
-                while await self._send_batch(key):
-                    pass
+                try:
+                    # Another process serving the county may be sending to this user: then it sends
+                    # these rows too (its lease runs out if it dies, and the poll picks them up).
+                    while await self._lease(lease) and await self._send_batch(key):
+                        pass
+                finally:
+                    await self._give_back(lease)
         except Exception:
             log.exception("WeCom outbox: sending to a user failed")
         finally:
@@ -186,6 +201,18 @@ class Outbox:
             if key in self._again:
                 self._again.discard(key)
                 self._start(key)
+
+    async def _lease(self, name: str) -> bool:
+        """Take or extend this process's lease on a user's sending (for one batch and more)."""
+        async with self.writes(), self.database.session() as session:
+            return await leases.take(
+                session=session, name=name, holder=self.holder, now=self.clock(), seconds=LEASE_S
+            )
+
+    async def _give_back(self, name: str) -> None:
+        """Let another process send to the user at once."""
+        async with self.writes(), self.database.session() as session:
+            await leases.give_back(session=session, name=name, holder=self.holder)
 
     async def _send_batch(self, key: str) -> bool:
         """Send the user's oldest pending rows (one read for several); True when more may wait."""
