@@ -59,6 +59,11 @@ class Database:
         """A Database for a plain `sqlite:///` or `postgresql://` URL."""
         return cls(build_engine(url, **engine_kwargs))
 
+    @property
+    def is_sqlite(self) -> bool:
+        """An embedded SQLite file: one process serves it (several need PostgreSQL)."""
+        return self.async_engine.dialect.name == "sqlite"
+
     def session(self) -> AsyncSession:
         """A new session (use as `async with db.session() as session:`)."""
         return self.sessionmaker()

@@ -1,5 +1,6 @@
-"""Two processes serving one county (replicas behind one address): each message goes once and in order,
-and one of them at a time reads the 客服 stream. Leases hold no user id in clear."""
+"""Two processes serving one county (replicas behind one address, on PostgreSQL: SQLite is served by one
+process): each message goes once and in order, and one of them at a time reads the 客服 stream. Leases
+hold no user id in clear."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ async def fake():
         yield server
 
 
-async def test_two_processes_send_a_users_messages_once_and_in_order(fake, tmp_path, bot_database_url):
-    settings = wecom_settings(fake, tmp_path, bot_database_url)
+async def test_two_processes_send_a_users_messages_once_and_in_order(fake, tmp_path, postgres_schema_url):
+    settings = wecom_settings(fake, tmp_path, postgres_schema_url)
     fake.send_delay = 0.02  # both senders are at work at the same time
     async with wecom_bot(fake, settings) as first, wecom_bot(fake, settings) as second:
         wanted = [f"第{n}条通知" for n in range(1, 25)]
@@ -63,9 +64,9 @@ async def test_a_lease_is_one_holders_until_it_runs_out(tmp_path, bot_database_u
 
 
 async def test_two_processes_notified_at_once_read_the_kf_stream_one_after_the_other(
-    fake, tmp_path, bot_database_url
+    fake, tmp_path, postgres_schema_url
 ):
-    settings = wecom_settings(fake, tmp_path, bot_database_url)
+    settings = wecom_settings(fake, tmp_path, postgres_schema_url)
     async with wecom_bot(fake, settings) as first, wecom_bot(fake, settings) as second:
         family = Customer(fake, second, "wmReplica01")
         await family.enters()

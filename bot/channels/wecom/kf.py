@@ -84,8 +84,9 @@ class KfReader:
         try:
             return await self._read_pages(lease)
         finally:
-            async with self.database.session() as session:
-                await leases.give_back(session=session, name=lease, holder=self.holder)
+            if not self.database.is_sqlite:
+                async with self.database.session() as session:
+                    await leases.give_back(session=session, name=lease, holder=self.holder)
 
     async def _wait_for(self, lease: str) -> bool:
         """Take the stream's lease, waiting while another process reads: what it has not read yet
@@ -99,7 +100,10 @@ class KfReader:
         return True
 
     async def _take(self, lease: str) -> bool:
-        """Take or extend this process's lease on reading the stream."""
+        """Take or extend this process's lease on reading the stream (SQLite: one process, one
+        reader task, no lease needed)."""
+        if self.database.is_sqlite:
+            return True
         async with self.database.session() as session:
             return await leases.take(
                 session=session, name=lease, holder=self.holder, now=time.time(), seconds=LEASE_S

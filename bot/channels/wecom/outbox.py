@@ -190,7 +190,7 @@ class Outbox:
                 try:
                     # Another process serving the county may be sending to this user: then it sends
                     # these rows too (its lease runs out if it dies, and the poll picks them up).
-                    while await self._lease(lease) and await self._send_batch(key):
+                    while await self._send_batch(key, lease):
                         pass
                 finally:
                     await self._give_back(lease)
@@ -202,21 +202,30 @@ class Outbox:
                 self._again.discard(key)
                 self._start(key)
 
-    async def _lease(self, name: str) -> bool:
-        """Take or extend this process's lease on a user's sending (for one batch and more)."""
-        async with self.writes(), self.database.session() as session:
-            return await leases.take(
-                session=session, name=name, holder=self.holder, now=self.clock(), seconds=LEASE_S
-            )
+    async def _lease(self, session: Any, name: str) -> bool:
+        """Take or extend this process's lease on a user's sending (for one batch and more).
+
+        SQLite is served by one process (several need PostgreSQL): there the in-memory `_busy` set
+        is the whole lease, and the callbacks' commits do not queue behind lease writes."""
+        if self.database.is_sqlite:
+            return True
+        return await leases.take(
+            session=session, name=name, holder=self.holder, now=self.clock(), seconds=LEASE_S
+        )
 
     async def _give_back(self, name: str) -> None:
         """Let another process send to the user at once."""
+        if self.database.is_sqlite:
+            return
         async with self.writes(), self.database.session() as session:
             await leases.give_back(session=session, name=name, holder=self.holder)
 
-    async def _send_batch(self, key: str) -> bool:
-        """Send the user's oldest pending rows (one read for several); True when more may wait."""
+    async def _send_batch(self, key: str, lease: str) -> bool:
+        """Send the user's oldest pending rows (one read for several, on the connection that renews
+        the lease); True when more may wait. False at once when another process holds the lease."""
         async with self.database.session() as session:
+            if not await self._lease(session, lease):
+                return False
             rows = await repo.pending_for(session=session, key=key, limit=BATCH)
         for row in rows:
             if self._stopping or row.next_attempt_at > self.clock() or not await self._send_one(row):
