@@ -51,3 +51,19 @@ def test_malformed_values_are_one_line_errors(name, value):
     with pytest.raises(SettingsError, match=name.upper()) as error:
         load_settings(**{name: value})
     assert "\n" not in str(error.value)
+
+
+def test_forked_workers_with_wecom_are_refused_in_one_line_that_says_what_to_do():
+    from bot.cli.run import run_command
+
+    settings = load_settings(**APP, database_url="postgresql://postgres@127.0.0.1:5432/test")
+    with pytest.raises(SettingsError) as error:
+        run_command(settings, webhook=True, workers=2)
+    assert "\n" not in str(error.value) and "several `outreach run` processes" in str(error.value)
+
+
+def test_the_app_shows_choices_as_cards_unless_set_to_numbered_text():
+    assert load_settings(**APP).wecom_app_choices == "cards"
+    assert load_settings(**APP, wecom_app_choices="text").wecom_app_choices == "text"
+    with pytest.raises(SettingsError, match="WECOM_APP_CHOICES"):
+        load_settings(**APP, wecom_app_choices="pictures")

@@ -158,7 +158,10 @@ def run_command(settings: Settings, *, webhook: bool, workers: int) -> int:
     if workers > 1 and not webhook:
         raise SettingsError("--workers needs --webhook (long polling is one process)")
     if workers > 1 and (settings.wecom_app_enabled() or settings.wecom_kf_enabled()):
-        raise SettingsError("--workers serves Telegram only: the WeCom channels run in one process")
+        raise SettingsError(
+            "--workers serves Telegram only: for WeCom, run several `outreach run` processes behind one "
+            "address on PostgreSQL (see the README, Scaling out)"
+        )
     if workers > 1:
         from bot.channels.telegram.workers import serve_webhook_workers
 
