@@ -34,9 +34,8 @@ class Receivers:
 
     agent_id: int | None
     open_kfid: str | None
-    app_cards: bool = (
-        True  # the app's choices as template cards; else numbered lines (微工作台 shows no cards)
-    )
+    # The app's choices as template cards; else numbered lines (微工作台 shows no cards).
+    app_cards: bool = True
 
 
 class Dialogs:

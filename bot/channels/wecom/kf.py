@@ -84,9 +84,7 @@ class KfReader:
         try:
             return await self._read_pages(lease)
         finally:
-            if not self.database.is_sqlite:
-                async with self.database.session() as session:
-                    await leases.give_back(session=session, name=lease, holder=self.holder)
+            await self._give_back(lease)
 
     async def _wait_for(self, lease: str) -> bool:
         """Take the stream's lease, waiting while another process reads: what it has not read yet
@@ -109,11 +107,17 @@ class KfReader:
                 session=session, name=lease, holder=self.holder, now=time.time(), seconds=LEASE_S
             )
 
+    async def _give_back(self, lease: str) -> None:
+        """Let another process read the stream at once."""
+        if not self.database.is_sqlite:
+            async with self.database.session() as session:
+                await leases.give_back(session=session, name=lease, holder=self.holder)
+
     async def _read_pages(self, lease: str) -> int:
-        """Read pages while there are more (and the lease is still ours)."""
+        """Read pages while there are more (and the lease, renewed from the second page on, is ours)."""
         applied = 0
-        for _ in range(MAX_PAGES):
-            if not await self._take(lease):
+        for page_number in range(MAX_PAGES):
+            if page_number and not await self._take(lease):
                 break
             async with self.database.session() as session:
                 cursor = await repo.load_cursor(session=session, open_kfid=self.open_kfid)

@@ -31,7 +31,7 @@ import logging
 from typing import Any
 
 from bot.channels.wecom.api import WeComAPI, WeComError
-from bot.channels.wecom.outbox import KF_QUOTA
+from bot.channels.wecom.outbox import KF_QUOTA, PEOPLE
 from bot.core.identity import WECHAT_KF, make_key
 from bot.core.outbound import Outbound
 from storage.db import Database
@@ -44,7 +44,6 @@ TAKEN = frozenset({1, 2, 4})  # change_type: from the pool, transferred, an ende
 ENDED_CHANGE = 3  # change_type 结束会话
 WINDOW_FAILS = frozenset({4, 6, 10})  # fail_type: 48 h over, 5 messages over, the user refuses
 SESSION_CLOSED_FAIL = 5
-PEOPLE_SERVE = "a person serves the customer"
 
 
 class KfSessions:
@@ -81,7 +80,7 @@ class KfSessions:
             await repo.set_service_state(session=session, key=key, state=state)
             refs = []
             if state in KF_PEOPLE:
-                refs = await repo.silence(session=session, key=key, error=PEOPLE_SERVE)
+                refs = await repo.silence(session=session, key=key, error=PEOPLE)
             await session.commit()
         for ref in refs:
             await self.outbound.returned(key, ref)
@@ -119,8 +118,7 @@ class KfSessions:
             row = await repo.find_sent(session=session, key=key, msgid=msgid) if msgid else None
             known = row is not None and row.id is not None and row.status == SENT
             ref = row.ref if row is not None else None
-            if known:
-                assert row is not None and row.id is not None
+            if row is not None and row.id is not None and known:
                 await repo.mark_undelivered(
                     session=session, entry_id=row.id, status=RETURNED if ref else FAILED,
                     error=f"fail_type {fail_type}",
