@@ -38,17 +38,21 @@ async def digests(fake):
         yield WeComDigests(api, fake.agent_id)
 
 
+async def two_records_for(services, chat_key: str) -> None:
+    """Two households registered in 兰考县, whose digests go to `chat_key`."""
+    for serial in (1, 3):
+        await submit(services.database, services.cipher, submission(VILLAGE_A, "王建国", "王小明", serial))
+    async with services.database.session() as session:
+        await add_destination(
+            session=session, county_code=COUNTY_A, chat_key=chat_key, added_by="cli:test", now=utc_now()
+        )
+
+
 async def test_a_digest_reaches_an_hr_member_with_its_spreadsheet_and_chart(fake, tmp_path):
     settings = wecom_settings(fake, tmp_path, digest_min_records=1)
     services = await open_services(settings)
     try:
-        for serial in (1, 3):
-            await submit(
-                services.database, services.cipher, submission(VILLAGE_A, "王建国", "王小明", serial)
-            )
-        async with services.database.session() as session:
-            await add_destination(session=session, county_code=COUNTY_A, chat_key="wecom:hr_lankao",
-                                  added_by="cli:test", now=utc_now())  # fmt: skip
+        await two_records_for(services, "wecom:hr_lankao")
         async with wecom_bot(fake, settings, services):
             await drain_delivery(settings, services.digests)
             await drain_delivery(settings, services.digests)  # nothing is sent twice
@@ -153,13 +157,7 @@ async def test_the_worker_sends_a_group_its_digest_once_when_the_answer_is_lost(
     fake.group_chats.add("lankaohr")
     services = await open_services(settings)
     try:
-        for serial in (1, 3):
-            await submit(
-                services.database, services.cipher, submission(VILLAGE_A, "王建国", "王小明", serial)
-            )
-        async with services.database.session() as session:
-            await add_destination(session=session, county_code=COUNTY_A, chat_key=GROUP,
-                                  added_by="cli:test", now=utc_now())  # fmt: skip
+        await two_records_for(services, GROUP)
         async with wecom_bot(fake, settings, services) as channel:
             assert channel.app_api is not None
             channel.app_api.timeout_s = 0.5

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.core.services import open_services
 from storage.models_channels import HouseholdNotice
-from storage.repositories.access import grant
 from tests.fakewecom import FakeWeCom
 from tests.hr_support import COUNTY_A, VILLAGE_A, submission, submit
-from tests.wecom_harness import Customer, Member, settle, wecom_bot, wecom_settings
+from tests.wecom_harness import Customer, Member, hr_member_services, settle, wecom_bot, wecom_settings
 
 HR = "hr_lankao"
 FAMILY = "wmHousehold01"
@@ -25,14 +23,8 @@ async def fake():
 @pytest.fixture
 async def services(fake, tmp_path):
     settings = wecom_settings(fake, tmp_path)
-    opened = await open_services(settings)
-    async with opened.database.session() as session:
-        await grant(session=session, channel_key=f"wecom:{HR}", role="hr", scopes=[("county", COUNTY_A)])
-        await session.commit()
-    try:
+    async with hr_member_services(settings, HR, COUNTY_A) as opened:
         yield settings, opened
-    finally:
-        await opened.close()
 
 
 async def a_household_of_its_own(services, family: str) -> None:

@@ -11,16 +11,22 @@ from sqlmodel import select
 from bot.core.drafts import remind_drafts
 from bot.core.outbound import Outbound
 from bot.core.sealing import unseal
-from bot.core.services import open_services
 from dialogs.model import Reply
 from storage.models_channels import HouseholdNotice
 from storage.models_wecom import FAILED, RETURNED, WecomOutbox
 from storage.repositories import wecom as repo
-from storage.repositories.access import grant
 from tests.fakewecom import SESSION_STATE_INVALID, FakeWeCom
 from tests.hr_support import COUNTY_A, VILLAGE_A, submission, submit
 from tests.test_intake_dialog import XUCHANG
-from tests.wecom_harness import Customer, Member, settle, texts, wecom_bot, wecom_settings
+from tests.wecom_harness import (
+    Customer,
+    Member,
+    hr_member_services,
+    settle,
+    texts,
+    wecom_bot,
+    wecom_settings,
+)
 
 HR = "hr_lankao"
 FAMILY = "wmHousehold02"
@@ -39,16 +45,10 @@ async def fake():
 async def hr_services(fake, tmp_path):
     """A bot whose HR member follows up a household that registered itself in 微信客服."""
     settings = wecom_settings(fake, tmp_path)
-    opened = await open_services(settings)
-    async with opened.database.session() as session:
-        await grant(session=session, channel_key=f"wecom:{HR}", role="hr", scopes=[("county", COUNTY_A)])
-        await session.commit()
-    data = submission(VILLAGE_A, "赵大山", "赵小花", 7, answered_by="household")
-    await submit(opened.database, opened.cipher, data, who=KEY)
-    try:
+    async with hr_member_services(settings, HR, COUNTY_A) as opened:
+        data = submission(VILLAGE_A, "赵大山", "赵小花", 7, answered_by="household")
+        await submit(opened.database, opened.cipher, data, who=KEY)
         yield settings, opened
-    finally:
-        await opened.close()
 
 
 async def hr_sets(fake, channel, status: str) -> None:

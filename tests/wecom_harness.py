@@ -55,6 +55,21 @@ async def wecom_bot(
             await services.close()
 
 
+@contextlib.asynccontextmanager
+async def hr_member_services(settings: Settings, hr: str, county: str) -> AsyncIterator[Services]:
+    """Services of a bot in which the WeCom member `hr` is county HR of `county`."""
+    from storage.repositories.access import grant
+
+    opened = await open_services(settings)
+    try:
+        async with opened.database.session() as session:
+            await grant(session=session, channel_key=f"wecom:{hr}", role="hr", scopes=[("county", county)])
+            await session.commit()
+        yield opened
+    finally:
+        await opened.close()
+
+
 async def settle(channel: WeComChannel, timeout: float = 10) -> None:
     """Wait until the channel has sent everything that is due."""
     loop = asyncio.get_running_loop()
